@@ -1,0 +1,132 @@
+"""Serve a ``World`` on loopback: one port per simulated service.
+
+Each service is its own aiohttp application, as each real API has its own
+endpoint; all of them run on one event loop in a background thread so a test
+(or the demo) keeps its own thread free to drive the scenario.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from sim.world import World
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs of the running services, as the clients are configured with them."""
+
+    kube: str  # Kubernetes API server, e.g. http://127.0.0.1:PORT
+    gke: str  # container.googleapis.com stand-in
+    compute: str  # compute.googleapis.com stand-in
+    logging: str  # logging.googleapis.com stand-in
+    slack: str  # Slack Web API base URL, ending in /api/
+
+    @property
+    def slack_root(self) -> str:
+        return self.slack.removesuffix("api/")
+
+
+def build_apps(world: World) -> dict[str, web.Application]:
+    """One aiohttp application per service, keyed by ``Endpoints`` field name."""
+    from sim.google.compute_api import build_app as compute_app
+    from sim.google.gke_api import build_app as gke_app
+    from sim.google.logging_api import build_app as logging_app
+    from sim.kube.api import build_app as kube_app
+    from sim.slack.api import build_app as slack_app
+
+    return {
+        "kube": kube_app(world),
+        "gke": gke_app(world),
+        "compute": compute_app(world),
+        "logging": logging_app(world),
+        "slack": slack_app(world),
+    }
+
+
+class SimServer:
+    """Runs the simulated services until ``stop``; usable as a context manager."""
+
+    def __init__(self, world: World, *, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
+        self.world = world
+        self.host = host
+        self._ports = dict(ports or {})
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+        self.endpoints: Endpoints | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("SimServer is not running")
+        return self._loop
+
+    def start(self) -> Endpoints:
+        started = threading.Event()
+        failure: list[BaseException] = []
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            try:
+                urls = self._loop.run_until_complete(self._serve())
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+                started.set()
+                return
+            self.endpoints = Endpoints(
+                kube=urls["kube"],
+                gke=urls["gke"],
+                compute=urls["compute"],
+                logging=urls["logging"],
+                slack=urls["slack"] + "/api/",
+            )
+            started.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._shutdown())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="sim-server", daemon=True)
+        self._thread.start()
+        started.wait(30)
+        if failure:
+            raise failure[0]
+        assert self.endpoints is not None
+        return self.endpoints
+
+    async def _serve(self) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        for name, app in build_apps(self.world).items():
+            runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self._ports.get(name, 0))
+            await site.start()
+            self._runners.append(runner)
+            port = runner.addresses[0][1]
+            urls[name] = f"http://{self.host}:{port}"
+        return urls
+
+    async def _shutdown(self) -> None:
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+
+    def call(self, coro_fn, *args):  # type: ignore[no-untyped-def]
+        """Run a coroutine on the server's loop from another thread and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coro_fn(*args), self.loop).result(30)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> SimServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,47 @@
+"""The state of the simulated world, shared by every simulated API.
+
+One ``World`` holds one clock, one lock and a store per service. The API
+servers read it under the lock; scenarios and tests change it under the lock.
+Faults are switches a test flips to make an API misbehave the way the real
+one does (a control plane down mid-upgrade, Slack rate limiting, ...).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sim.clock import SimClock
+from sim.google.state import GoogleState
+from sim.kube.store import KubeStore
+from sim.slack.workspace import SlackWorkspace
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject; every counter is consumed one request at a time."""
+
+    kube_down: bool = False  # every Kubernetes API request answers 503
+    kube_delay_seconds: float = 0.0  # real delay before each Kubernetes answer (timeout tests)
+    gke_errors: list[int] = field(default_factory=list)  # HTTP codes for the next GKE requests
+    compute_errors: list[int] = field(default_factory=list)
+    logging_errors: list[int] = field(default_factory=list)
+    slack_rate_limited: int = 0  # the next N Web API calls answer 429 with Retry-After
+    slack_retry_after: int = 1
+    slack_server_errors: int = 0  # the next N Web API calls answer 503
+
+    def take(self, queue: list[int]) -> int | None:
+        return queue.pop(0) if queue else None
+
+
+class World:
+    """Everything the simulated services know, behind one lock."""
+
+    def __init__(self, clock: SimClock | None = None, *, project: str = "demo-project") -> None:
+        self.clock = clock or SimClock()
+        self.lock = threading.RLock()
+        self.project = project
+        self.faults = Faults()
+        self.kube = KubeStore(self.clock)
+        self.google = GoogleState(self.clock, project=project)
+        self.slack = SlackWorkspace(self.clock)
