@@ -1,0 +1,99 @@
+"""GKE and Compute Engine facts about a cluster, slimmed from the Google APIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Autoscaling:
+    enabled: bool
+    min_nodes: int = 0  # per zone
+    max_nodes: int = 0  # per zone
+    total_min: int | None = None  # whole pool, when set instead
+    total_max: int | None = None
+    location_policy: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NodePool:
+    name: str
+    locations: tuple[str, ...]
+    version: str
+    status: str
+    machine_type: str
+    autoscaling: Autoscaling
+    initial_node_count: int
+    instance_groups: tuple[str, ...]  # instanceGroupManagers URLs, one per zone
+
+    def max_nodes(self, zones: int | None = None) -> int | None:
+        """The pool's upper bound across its zones, None without autoscaling."""
+        if not self.autoscaling.enabled:
+            return None
+        if self.autoscaling.total_max is not None:
+            return self.autoscaling.total_max
+        return self.autoscaling.max_nodes * (zones if zones is not None else len(self.locations))
+
+
+@dataclass(frozen=True, slots=True)
+class GkeCluster:
+    project: str
+    name: str
+    location: str
+    locations: tuple[str, ...]  # zones of the nodes
+    status: str  # RUNNING, RECONCILING, DEGRADED, ERROR, ...
+    status_message: str
+    master_version: str
+    node_version: str
+    release_channel: str  # RAPID | REGULAR | STABLE | EXTENDED | "" (none)
+    maintenance_window: str  # human summary, "" when none
+    endpoint: str
+    node_pools: tuple[NodePool, ...]
+    autoprovisioning: bool = False
+
+    @property
+    def regional(self) -> bool:
+        """A region has two dashes fewer than a zone: us-west1 vs us-west1-a."""
+        return self.location.count("-") == 1
+
+    @property
+    def location_type(self) -> str:
+        return "regional" if self.regional else "zonal"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str
+    type: str  # UPGRADE_MASTER, UPGRADE_NODES, ...
+    status: str  # PENDING | RUNNING | DONE | ABORTING
+    location: str
+    target: str  # the targetLink's last path segments, e.g. clusters/prod/nodePools/default
+    started: datetime | None
+    ended: datetime | None
+    detail: str = ""
+    error: str = ""
+    progress: dict[str, int] = field(default_factory=dict)  # metric name -> value
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("PENDING", "RUNNING", "ABORTING")
+
+    @property
+    def node_pool(self) -> str:
+        """The pool a node-pool operation acts on, "" otherwise."""
+        parts = self.target.split("/")
+        return parts[parts.index("nodePools") + 1] if "nodePools" in parts[:-1] else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedVm:
+    """A VM in a node pool's managed instance group."""
+
+    name: str
+    zone: str
+    instance_group: str  # the group's name
+    status: str  # RUNNING, PROVISIONING, STAGING, STOPPING, TERMINATED, ...
+    current_action: str  # NONE, CREATING, RECREATING, DELETING, ...
+    created: datetime | None = None
+    pool: str = ""

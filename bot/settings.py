@@ -1,0 +1,215 @@
+"""The bot's configuration: one typed object, loaded once and passed down.
+
+Sources, in order of precedence: keyword overrides (tests, the demo), the
+environment (``K8S_CHATOPS_...`` with ``__`` between nested names, plus the
+conventional ``SLACK_BOT_TOKEN`` / ``SLACK_APP_TOKEN`` / ``SLACK_SIGNING_SECRET``
+/ ``SLACK_API_URL``), then a YAML file (``--config`` or ``K8S_CHATOPS_CONFIG``).
+Nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from bot.errors import BadInput
+
+CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+SENSITIVE_COMMANDS = ("logs", "ssh")
+
+
+class GkeConfig(BaseModel):
+    """Where the cluster lives in Google Cloud; turns on everything GKE-specific."""
+
+    project: str
+    location: str = Field(description="Region for a regional cluster, zone for a zonal one")
+    cluster: str
+    container_endpoint: str | None = Field(
+        None, description="Override of container.googleapis.com (http://host:port for the simulated world)"
+    )
+    compute_endpoint: str | None = Field(None, description="Override of compute.googleapis.com")
+    logging_endpoint: str | None = Field(None, description="Override of logging.googleapis.com")
+    anonymous: bool = Field(False, description="Use no credentials (only for the simulated world)")
+
+
+class ClusterConfig(BaseModel):
+    """One cluster the bot serves."""
+
+    name: str
+    kubeconfig: Path | None = Field(None, description="Kubeconfig file; default ~/.kube/config")
+    context: str | None = Field(None, description="Kubeconfig context; default the current one")
+    in_cluster: bool = Field(False, description="Use the pod's service account")
+    gke: GkeConfig | None = None
+    cloud_logging: bool = Field(True, description="Read logs from Cloud Logging (GKE only)")
+    request_timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not CLUSTER_NAME.match(value):
+            raise ValueError("cluster names are lowercase letters, digits and '-', at most 40 characters")
+        return value
+
+    @property
+    def uses_cloud_logging(self) -> bool:
+        return self.gke is not None and self.cloud_logging
+
+
+class SlackConfig(BaseModel):
+    mode: Literal["socket", "http"] = "socket"
+    command: str = Field("/k8s", description="The slash command, as configured in the Slack app")
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = Field(None, description="xapp- token, Socket Mode only")
+    signing_secret: SecretStr | None = Field(None, description="HTTP mode only")
+    api_url: str | None = Field(None, description="Web API base URL; default https://slack.com/api/")
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(3000, ge=0, le=65535)
+    http_path: str = "/slack/events"
+    channel_clusters: dict[str, str] = Field(
+        default_factory=dict, description="Default cluster per channel (ID or name)"
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
+            raise ValueError("the command is a slash followed by up to 31 lowercase letters, digits, '-' or '_'")
+        return value
+
+
+class AccessRule(BaseModel):
+    """Grants ``commands`` to whoever matches any of users, usergroups or channels."""
+
+    commands: list[str]
+    users: list[str] = Field(default_factory=list, description="Slack user IDs")
+    usergroups: list[str] = Field(default_factory=list, description="User group handles or IDs")
+    channels: list[str] = Field(default_factory=list, description="Channel IDs or names")
+
+
+class AccessConfig(BaseModel):
+    sensitive: list[str] = Field(
+        default_factory=lambda: list(SENSITIVE_COMMANDS),
+        description="Commands nobody may run unless a rule grants them",
+    )
+    open_to_all: bool = Field(True, description="Non-sensitive commands are allowed to everyone")
+    rules: list[AccessRule] = Field(default_factory=list)
+
+
+class AlertConfig(BaseModel):
+    enabled: bool = True
+    channel: str = Field("#k8s-alerts", description="Channel ID or name for incidents")
+    interval_seconds: int = Field(60, ge=5)
+    jitter_seconds: int = Field(5, ge=0)
+    pending_grace_seconds: int = Field(300, ge=0, description="Pods unschedulable this long open an incident")
+    notready_grace_seconds: int = Field(180, ge=0)
+    unregistered_grace_seconds: int = Field(600, ge=0, description="VMs running this long without a node")
+    clear_after_checks: int = Field(3, ge=1, description="Consecutive clean checks before an incident resolves")
+    change_threshold: float = Field(
+        0.2, ge=0, description="Relative change of a count that is worth a thread update"
+    )
+    digest_cron: str = Field("0 9 * * *", description="Crontab line for the daily digest")
+    timezone: str = "UTC"
+
+
+class HealthConfig(BaseModel):
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="K8S_CHATOPS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    clusters: list[ClusterConfig] = Field(default_factory=list)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    access: AccessConfig = Field(default_factory=AccessConfig)
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    state_dir: Path = Field(Path(".k8s-chatops"), description="Incident store and other state")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [c.name for c in self.clusters]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"cluster names must be unique; repeated: {', '.join(duplicates)}")
+        for channel, cluster in self.slack.channel_clusters.items():
+            if cluster not in names:
+                raise ValueError(f"slack.channel_clusters[{channel!r}] names unknown cluster {cluster!r}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("yaml_file"):
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+    def cluster(self, name: str) -> ClusterConfig:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        known = ", ".join(c.name for c in self.clusters) or "none"
+        raise BadInput(f"No cluster named `{name}` is configured (known: {known}).")
+
+
+_CONVENTIONAL_ENV = {
+    "SLACK_BOT_TOKEN": "bot_token",
+    "SLACK_APP_TOKEN": "app_token",
+    "SLACK_SIGNING_SECRET": "signing_secret",
+    "SLACK_API_URL": "api_url",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings from a YAML file, the environment and ``overrides``."""
+    path = path or os.environ.get("K8S_CHATOPS_CONFIG")
+    settings_cls: type[Settings] = Settings
+    if path:
+        config_file = Path(path)
+        if not config_file.is_file():
+            raise ConfigError(f"configuration file {config_file} does not exist")
+        settings_cls = type(
+            "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": str(config_file)}}
+        )
+    try:
+        settings = settings_cls(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    slack_updates = {
+        field: SecretStr(os.environ[var]) if field != "api_url" else os.environ[var]
+        for var, field in _CONVENTIONAL_ENV.items()
+        if os.environ.get(var) and getattr(settings.slack, field) is None
+    }
+    if slack_updates:
+        settings.slack = settings.slack.model_copy(update=slack_updates)
+    return settings
