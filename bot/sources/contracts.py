@@ -1,0 +1,93 @@
+"""What the rest of the bot may ask of a source, independent of how it is fetched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from bot.model.gke import GkeCluster, ManagedVm, Operation
+from bot.model.kube import DisruptionBudget, Event, Node, Pod
+from bot.model.logs import LogLine
+
+
+class KubeReader(Protocol):
+    """Reads from one cluster's Kubernetes API, with server-side selectors."""
+
+    def server_version(self) -> str: ...
+
+    def list_nodes(self, *, label_selector: str | None = None, field_selector: str | None = None) -> list[Node]: ...
+
+    def get_node(self, name: str) -> Node: ...
+
+    def list_pods(
+        self,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Pod]: ...
+
+    def get_pod(self, namespace: str, name: str) -> Pod: ...
+
+    def list_events(self, *, namespace: str | None = None, field_selector: str | None = None) -> list[Event]: ...
+
+    def list_disruption_budgets(self, *, namespace: str | None = None) -> list[DisruptionBudget]: ...
+
+    def pod_log(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        container: str | None = None,
+        tail_lines: int = 100,
+        since_seconds: int | None = None,
+    ) -> list[LogLine]: ...
+
+
+class GkeReader(Protocol):
+    """The GKE API's view of one configured cluster."""
+
+    def get_cluster(self) -> GkeCluster: ...
+
+    def list_operations(self) -> list[Operation]:
+        """Operations on this cluster (running and recent), newest first."""
+        ...
+
+
+class ComputeReader(Protocol):
+    def list_managed_vms(self, instance_group_urls: list[str]) -> list[ManagedVm]: ...
+
+
+LogTarget = Literal["node", "pod", "autoscaler"]
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """A Cloud Logging question in the bot's terms; the filter text is derived, never typed by a user."""
+
+    target: LogTarget
+    since: datetime
+    until: datetime | None = None
+    node: str = ""  # for target "node": node or VM name
+    component: str = ""  # kube-proxy, kubelet, container-runtime, node-problem-detector
+    namespace: str = ""  # for target "pod"
+    pod: str = ""
+    container: str = ""
+    min_severity: str = ""  # DEFAULT .. EMERGENCY
+    grep: str = ""  # free text, quoted and escaped into the filter
+    limit: int = 50
+
+
+class LogReader(Protocol):
+    def query(self, query: LogQuery) -> list[LogLine]:
+        """Newest first, at most ``query.limit`` lines."""
+        ...
+
+    def filter_for(self, query: LogQuery) -> str:
+        """The exact Cloud Logging filter ``query`` runs, for display and links."""
+        ...
+
+    def explorer_url(self, query: LogQuery) -> str:
+        """A Logs Explorer link that runs the same filter over the same window."""
+        ...
