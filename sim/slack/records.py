@@ -110,6 +110,7 @@ class ResponsePost:
     at: datetime
     status: int = 200
     error: str | None = None
+    via: str = "response_url"  # or "ack": the body of a slash command's acknowledgement
 
     def all_text(self) -> str:
         return "\n".join([self.text, *_block_texts(self.blocks or [])])
