@@ -79,6 +79,7 @@ class SocketModeHub:
         self.connections_opened += 1
         await socket.send_str(json.dumps(self._hello()))
         self._connected.set()
+        await self._retire_refreshed()
         self._workspace.notify()
         try:
             async for frame in socket:
@@ -177,6 +178,12 @@ class SocketModeHub:
             await connection.socket.send_str(json.dumps(message))
             asked += 1
         return asked
+
+    async def _retire_refreshed(self) -> None:
+        """Once the app has reconnected, Slack closes the connections it asked to refresh."""
+        for connection in list(self._connections):
+            if connection.refresh_requested and not connection.socket.closed:
+                await connection.socket.close()
 
     async def close_all(self) -> None:
         """Close every connection (server shutdown or a test simulating a dropped link)."""
