@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from sim.slack.methods import message_json
 from sim.slack.response_urls import apply_response
 from sim.slack.signing import signature as sign
-from sim.slack.workspace import SlackError
 
 if TYPE_CHECKING:
     from sim.server import SimServer
@@ -122,6 +121,7 @@ class SlackSender:
         """A click on the button ``action_id`` of the message at ``message_ts``."""
         ws = self.workspace
         user_id, place = ws.user_id(user), ws.channel(channel)
+        user_name = ws.user(user_id).name
         response_url = ws.new_response_url(
             place.id, user_id, message_ts=message_ts, thread_ts=thread_ts, is_ephemeral_source=ephemeral
         )
@@ -135,8 +135,7 @@ class SlackSender:
             container["thread_ts"] = thread_ts
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": {"id": user_id, "username": ws.user(user_id).name, "name": ws.user(user_id).name,
-                     "team_id": ws.team_id},
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": ws.team_id},
             "api_app_id": ws.app_id,
             "token": ws.verification_token,
             "container": container,
@@ -280,10 +279,7 @@ class SlackSender:
             return
         if isinstance(body, str):
             body = {"text": body}
-        try:
-            apply_response(self.workspace, delivery.response_url_id, body, via="ack")
-        except SlackError:
-            pass
+        apply_response(self.workspace, delivery.response_url_id, body, via="ack")
 
     # -- payload parts ------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sim.slack.records import (
     ResponseUrl,
     UploadedFile,
 )
+from sim.slack.socket_mode import SocketModeHub
 
 T = TypeVar("T")
 
@@ -69,8 +70,6 @@ class SlackWorkspace:
     bot_name = "k8s-chatops"
 
     def __init__(self, clock: SimClock) -> None:
-        from sim.slack.socket_mode import SocketModeHub
-
         self.clock = clock
         self.changed = threading.Condition(threading.RLock())
         self._counters: dict[str, int] = {}
