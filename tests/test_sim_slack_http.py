@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -102,3 +103,11 @@ def test_a_mention_over_http_is_answered_in_a_thread(stage: Stage) -> None:
     assert delivery.status == 200
     [answer] = slack.wait_for(lambda: slack.thread("mentions", delivery.message_ts))
     assert answer.text == "on it"
+
+
+def test_a_bot_that_is_down_does_not_ack(stage: Stage) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{probe.getsockname()[1]}/slack/events"
+    delivery = stage.sender.slash_command("/k8s", "nodes", via="http", url=nobody)
+    assert not delivery.acked and delivery.status is None

@@ -269,6 +269,9 @@ class SlackSender:
                 status, raw = answer.status, answer.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
+        except (urllib.error.URLError, OSError) as error:
+            # the bot is down or too slow: Slack tells the user the app did not respond
+            return Delivery(via="http", acked=False, status=None, body=str(error), latency=None)
         latency = time.monotonic() - started
         return Delivery(via="http", acked=status == 200, status=status, body=_parse_body(raw), latency=latency)
 
