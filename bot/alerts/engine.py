@@ -1,0 +1,183 @@
+"""Turns each cycle's findings into incidents: open once, update on news, resolve when clean.
+
+All state lives in the store, so the engine itself is stateless between
+calls: a restarted bot picks up the same incidents and threads. Posting goes
+through the notifier's outbox; this module only decides *whether* and *what*.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from bot.alerts import render
+from bot.alerts.changes import significant_changes
+from bot.alerts.notifier import SlackNotifier
+from bot.alerts.store import Incident, IncidentStore
+from bot.clock import Clock
+from bot.model.findings import Finding
+from bot.settings import AlertConfig
+
+log = logging.getLogger(__name__)
+
+MUTE_BUTTON_DURATION = timedelta(hours=1)
+
+
+def incident_state(incident: Incident) -> render.IncidentState:
+    return render.IncidentState(
+        id=incident.id,
+        cluster=incident.cluster,
+        kind=incident.kind,
+        scope=incident.scope,
+        severity=incident.severity,
+        title=incident.title,
+        detail=incident.detail,
+        fix=incident.fix,
+        since=incident.since,
+        facts=dict(incident.rendered_facts or {}),
+        status=incident.status,
+        resolved_at=incident.resolved_at,
+        acknowledged_by=incident.acknowledged_by,
+        muted_until=incident.muted_until,
+    )
+
+
+class IncidentEngine:
+    def __init__(self, store: IncidentStore, notifier: SlackNotifier, clock: Clock, settings: AlertConfig) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+
+    # -- the cycle -----------------------------------------------------------------
+
+    def process(self, cluster: str, findings: Iterable[Finding], checked_kinds: Iterable[str]) -> None:
+        """Apply one check cycle of ``cluster``; kinds not in ``checked_kinds`` are left as they are."""
+        now = self.clock.now()
+        checked = set(checked_kinds)
+        seen: set[tuple[str, str, str]] = set()
+        for finding in findings:
+            if finding.cluster != cluster or finding.key in seen:
+                continue
+            seen.add(finding.key)
+            checked.add(finding.kind)
+            incident = self.store.find_open(*finding.key)
+            if incident is None:
+                self._open(finding, now)
+            else:
+                self._refresh(incident, finding, now)
+        for incident in self.store.open_incidents(cluster):
+            if incident.key in seen or incident.kind not in checked:
+                continue
+            clean = incident.clean_checks + 1
+            if clean >= self.settings.clear_after_checks:
+                self._resolve(incident, now, by=None)
+            else:
+                self.store.update(incident.id, clean_checks=clean)
+        self.notifier.flush()
+
+    def _silenced(self, incident: Incident, now: datetime) -> bool:
+        return incident.muted_at(now) or self.store.kind_muted(incident.kind, now) is not None
+
+    def _open(self, finding: Finding, now: datetime) -> None:
+        incident = self.store.open_incident(finding, self.settings.channel, now)
+        log.info("incident %d opened: %s %s %s", incident.id, *finding.key)
+        if not self._silenced(incident, now):
+            self._post_parent(incident, now)
+
+    def _post_parent(self, incident: Incident, now: datetime) -> None:
+        text, blocks = render.parent_message(incident_state(incident), now)
+        self.notifier.post_parent(incident.id, incident.channel, text, blocks)
+        self.store.update(incident.id, posted_facts=dict(incident.rendered_facts or {}))
+
+    def _refresh(self, incident: Incident, finding: Finding, now: datetime) -> None:
+        incident = self.store.update(
+            incident.id,
+            clean_checks=0,
+            rendered_facts=dict(finding.facts),
+            title=finding.title,
+            detail=finding.detail,
+            fix=finding.fix,
+            severity=finding.severity,
+        )
+        if self._silenced(incident, now):
+            return
+        if not incident.parent_requested:  # opened while muted: the mute is over, so show it now
+            self._post_parent(incident, now)
+            return
+        changes = significant_changes(incident.posted_facts or {}, finding.facts, self.settings.change_threshold)
+        if not changes:
+            return
+        self.store.add_event(incident.id, now, "changed", "; ".join(changes))
+        state = incident_state(incident)
+        self.notifier.post_thread(incident.id, *render.thread_update(state, changes))
+        self.notifier.update_parent(incident.id, *render.parent_message(state, now))
+        self.store.update(incident.id, posted_facts=dict(finding.facts))
+
+    def _resolve(self, incident: Incident, now: datetime, by: str | None) -> Incident:
+        incident = self.store.update(incident.id, status="resolved", resolved_at=now, resolved_by=by, clean_checks=0)
+        self.store.add_event(incident.id, now, "resolved", "" if by else "no longer observed", actor=by or "")
+        log.info("incident %d resolved", incident.id)
+        if incident.parent_requested and not self._silenced(incident, now):
+            state = incident_state(incident)
+            self.notifier.update_parent(incident.id, *render.parent_message(state, now))
+            timeline = [render.TimelineLine(e.at, e.kind, e.text, e.actor) for e in self.store.events(incident.id)]
+            self.notifier.post_thread(incident.id, *render.resolution_timeline(state, timeline))
+        return incident
+
+    # -- people acting on incidents -----------------------------------------------------
+
+    def acknowledge(self, incident_id: int, user: str) -> Incident:
+        now = self.clock.now()
+        incident = self._existing(incident_id)
+        if incident.status == "open" and not incident.acknowledged_by:
+            incident = self.store.update(incident.id, acknowledged_by=user, acknowledged_at=now)
+            self.store.add_event(incident.id, now, "acknowledged", actor=user)
+            self._show_current(incident, now, render.thread_note(f"Acknowledged by {render._user(user)}"))
+        return incident
+
+    def resolve_by_hand(self, incident_id: int, user: str) -> Incident:
+        incident = self._existing(incident_id)
+        if incident.status == "open":
+            incident = self._resolve(incident, self.clock.now(), by=user)
+            self.notifier.flush()
+        return incident
+
+    def mute(self, incident_id: int, until: datetime, user: str) -> Incident:
+        now = self.clock.now()
+        incident = self.store.update(self._existing(incident_id).id, muted_until=until, muted_by=user)
+        self.store.add_event(incident.id, now, "muted", f"until {render.clock_time(until)}", actor=user)
+        self._show_current(incident, now, render.thread_note(f"Muted until {render.clock_time(until)} by {render._user(user)}"), force=True)
+        return incident
+
+    def unmute(self, incident_id: int, user: str) -> Incident:
+        now = self.clock.now()
+        incident = self.store.update(self._existing(incident_id).id, muted_until=None, muted_by=None)
+        self.store.add_event(incident.id, now, "unmuted", actor=user)
+        self._show_current(incident, now, None)
+        return incident
+
+    def _show_current(self, incident: Incident, now: datetime, note: render.Message | None, force: bool = False) -> None:
+        """Edit the parent to the current state (and add a thread note) when it was ever posted."""
+        if not incident.parent_requested or (self._silenced(incident, now) and not force):
+            return
+        if note is not None:
+            self.notifier.post_thread(incident.id, *note)
+        self.notifier.update_parent(incident.id, *render.parent_message(incident_state(incident), now))
+        self.notifier.flush()
+
+    def _existing(self, incident_id: int) -> Incident:
+        incident = self.store.get(incident_id)
+        if incident is None:
+            raise LookupError(f"no incident #{incident_id}")
+        return incident
+
+    # -- threads ------------------------------------------------------------------------
+
+    def thread_defaults(self, channel: str, thread_ts: str) -> dict[str, str]:
+        """Cluster and scope for a command typed in an incident's thread, so users need not repeat them."""
+        incident = self.store.by_parent(channel, thread_ts)
+        if incident is None:
+            return {}
+        return {"cluster": incident.cluster, "scope": incident.scope, "incident": str(incident.id)}

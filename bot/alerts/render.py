@@ -1,0 +1,262 @@
+"""Block Kit for the alert channel: parent messages, thread updates, timelines, the digest.
+
+Only this module decides how an incident looks; the engine hands it plain
+values and posts whatever comes back. Every piece of API or user text goes
+through ``escape`` because node names and messages come from the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.model.findings import Finding
+from bot.render.mrkdwn import escape, link, truncate
+
+SECTION_LIMIT = 2900
+SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+ACK_ACTION = "incident:ack"
+RESOLVE_ACTION = "incident:resolve"
+MUTE_ACTION = "incident:mute"
+RUN_COMMAND_PREFIX = "run_command"
+
+
+def parent_marker(incident_id: int) -> str:
+    """The block_id that identifies an incident's parent message, even when its ts was never learned."""
+    return f"k8s-chatops-incident-{incident_id}"
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    """What a parent message shows: the incident as it stands now."""
+
+    id: int
+    cluster: str
+    kind: str
+    scope: str
+    severity: str
+    title: str
+    detail: str
+    fix: str
+    since: datetime
+    facts: dict[str, Any]
+    status: str  # open | resolved
+    resolved_at: datetime | None = None
+    acknowledged_by: str | None = None
+    muted_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    at: datetime
+    kind: str
+    text: str
+    actor: str = ""
+
+
+Message = tuple[str, list[Block]]
+
+
+def human_duration(span: timedelta) -> str:
+    seconds = max(int(span.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    text = " ".join(p for p in parts if p)
+    return text or f"{secs}s"
+
+
+def clock_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _user(user_id: str) -> str:
+    """A mention when it is a Slack user ID, escaped text otherwise."""
+    if user_id.startswith(("U", "W")) and user_id.isalnum():
+        return f"<@{user_id}>"
+    return escape(user_id)
+
+
+def _state_line(state: IncidentState, now: datetime) -> str:
+    if state.status == "resolved" and state.resolved_at is not None:
+        return f":white_check_mark: Resolved after {human_duration(state.resolved_at - state.since)}"
+    parts = [f"Open for {human_duration(now - state.since)}"]
+    if state.acknowledged_by:
+        parts.append(f"acknowledged by {_user(state.acknowledged_by)}")
+    if state.muted_until and state.muted_until > now:
+        parts.append(f"muted until {clock_time(state.muted_until)}")
+    return " · ".join(parts)
+
+
+def drilldown_buttons(state: IncidentState) -> list[ButtonElement]:
+    """Commands that answer the next question: which zones, which pods, what did the node log."""
+    cluster = state.cluster
+    buttons = [
+        ButtonElement(text="Nodes by zone", action_id=f"{RUN_COMMAND_PREFIX}:nodes", value=f"nodes --cluster {cluster}"),
+        ButtonElement(
+            text="Pending pods", action_id=f"{RUN_COMMAND_PREFIX}:pods", value=f"pods --pending -A --cluster {cluster}"
+        ),
+    ]
+    machines = list(state.facts.get("vms") or state.facts.get("nodes") or [])
+    if machines:
+        vm = str(machines[0])
+        buttons.append(
+            ButtonElement(
+                text=f"kube-proxy logs of {truncate(vm, 40)}",
+                action_id=f"{RUN_COMMAND_PREFIX}:logs",
+                value=f"logs node {vm} --component kube-proxy --cluster {cluster}",
+            )
+        )
+        buttons.append(
+            ButtonElement(text="SSH hint", action_id=f"{RUN_COMMAND_PREFIX}:ssh", value=f"ssh {vm} --cluster {cluster}")
+        )
+    return buttons
+
+
+def parent_message(state: IncidentState, now: datetime) -> Message:
+    icon = SEVERITY_ICON.get(state.severity, ":white_circle:")
+    if state.status == "resolved":
+        icon = ":white_check_mark:"
+    where = f"cluster *{escape(state.cluster)}*" + (f" · {escape(state.scope)}" if state.scope else "")
+    headline = f"{icon} *{escape(state.severity.upper())}* · {escape(state.title)}"
+    blocks: list[Block] = [
+        SectionBlock(block_id=parent_marker(state.id), text=MarkdownTextObject(text=truncate(headline, SECTION_LIMIT))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{where} · since {clock_time(state.since)} · {_state_line(state, now)} · #{state.id}"
+                )
+            ]
+        ),
+    ]
+    if state.detail:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(escape(state.detail), SECTION_LIMIT))))
+    if state.fix and state.status != "resolved":
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=truncate("*Fix:* " + escape(state.fix), SECTION_LIMIT)))
+        )
+    blocks.append(ActionsBlock(block_id="drilldown", elements=drilldown_buttons(state)))
+    if state.status != "resolved":
+        blocks.append(
+            ActionsBlock(
+                block_id="incident",
+                elements=[
+                    ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(state.id), style="primary"),
+                    ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=str(state.id)),
+                    ButtonElement(text="Mute 1h", action_id=MUTE_ACTION, value=str(state.id)),
+                ],
+            )
+        )
+    status = "RESOLVED" if state.status == "resolved" else state.severity.upper()
+    return f"[{status}] {escape(state.cluster)}: {escape(state.title)}", blocks
+
+
+def thread_update(state: IncidentState, changes: Sequence[str]) -> Message:
+    lines = "\n".join(f"• {escape(c)}" for c in changes)
+    text = f"Update: {escape(state.title)}"
+    body = f"*{text}*\n{lines}" if lines else f"*{text}*"
+    return text, [SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT)))]
+
+
+def thread_note(text: str) -> Message:
+    """A one-line thread note, e.g. who acknowledged."""
+    return text, [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))]
+
+
+def resolution_timeline(state: IncidentState, timeline: Sequence[TimelineLine]) -> Message:
+    duration = human_duration((state.resolved_at or state.since) - state.since)
+    rows = []
+    for line in timeline:
+        who = f" by {_user(line.actor)}" if line.actor else ""
+        what = f": {escape(line.text)}" if line.text else ""
+        rows.append(f"`{line.at.strftime('%H:%M')}` {escape(line.kind)}{who}{what}")
+    body = f"*Resolved after {duration}*\n" + "\n".join(rows)
+    return f"Resolved after {duration}: {escape(state.title)}", [
+        SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT)))
+    ]
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """One row of `alerts` and of the digest."""
+
+    id: int
+    cluster: str
+    kind: str
+    severity: str
+    title: str
+    since: datetime
+    acknowledged_by: str | None
+    muted_until: datetime | None
+    permalink: str | None
+
+
+def _summary_line(row: IncidentSummary, now: datetime) -> str:
+    icon = SEVERITY_ICON.get(row.severity, ":white_circle:")
+    title = link(row.permalink, row.title) if row.permalink else escape(row.title)
+    extra = [f"since {clock_time(row.since)} ({human_duration(now - row.since)})"]
+    extra.append(f"acknowledged by {_user(row.acknowledged_by)}" if row.acknowledged_by else "not acknowledged")
+    if row.muted_until and row.muted_until > now:
+        extra.append(f"muted until {clock_time(row.muted_until)}")
+    return f"{icon} *#{row.id}* {escape(row.cluster)} · {title}\n      {' · '.join(extra)}"
+
+
+def incident_list(rows: Sequence[IncidentSummary], now: datetime, limit: int = 20) -> Message:
+    if not rows:
+        text = ":white_check_mark: No open incidents."
+        return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    lines = [_summary_line(r, now) for r in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"…and {len(rows) - limit} more")
+    text = f"{len(rows)} open incident{'s' if len(rows) != 1 else ''}"
+    return text, [
+        HeaderBlock(text=text),
+        SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT))),
+    ]
+
+
+def digest(
+    day: datetime,
+    incidents: Sequence[IncidentSummary],
+    standing: Sequence[Finding],
+    unreachable: Sequence[str],
+) -> Message:
+    """The daily summary: open incidents and standing configuration findings (a zonal cluster among them)."""
+    text = f"Daily digest {day.strftime('%Y-%m-%d')}"
+    blocks: list[Block] = [HeaderBlock(text=text)]
+    if incidents:
+        lines = [_summary_line(r, day) for r in incidents[:20]]
+        if len(incidents) > 20:
+            lines.append(f"…and {len(incidents) - 20} more")
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT))))
+    else:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=":white_check_mark: No open incidents.")))
+    if standing:
+        blocks.append(DividerBlock())
+        rows = []
+        for finding in standing[:20]:
+            icon = SEVERITY_ICON.get(finding.severity, ":white_circle:")
+            fix = f"\n      _Fix:_ {escape(finding.fix)}" if finding.fix else ""
+            rows.append(f"{icon} {escape(finding.cluster)}: {escape(finding.title)}{fix}")
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(rows), SECTION_LIMIT))))
+    if unreachable:
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text="Could not check: " + ", ".join(escape(c) for c in unreachable))]
+            )
+        )
+    return text, blocks
