@@ -1,0 +1,110 @@
+"""Deliver a command's ``Reply`` to Slack: via response_url, in a thread, and its file.
+
+Answering happens after the ack, on a worker thread, where an exception has
+nobody to go to: every Slack failure here is logged and counted, never raised.
+A summarized answer's full table goes where only its audience can see it: the
+channel for a public answer, a direct message for an ephemeral one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.commands.reply import Attachment, Reply
+from bot.metrics import Metrics, metrics as default_metrics
+from bot.render.mrkdwn import escape
+
+log = logging.getLogger(__name__)
+
+
+def context_note(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+@dataclass
+class Answerer:
+    """Sends replies with one client and reports Slack's refusals to the metrics."""
+
+    client: WebClient
+    metrics: Metrics = default_metrics
+
+    # -- the three ways an answer goes out ----------------------------------------
+
+    def via_response_url(
+        self, respond: Respond, reply: Reply, *, user_id: str, channel_id: str, thread_ts: str | None = None
+    ) -> None:
+        """Slash commands and buttons: answer through the response_url Slack handed us."""
+        blocks = reply.blocks_as_dicts()
+        if reply.attachment is not None:
+            target = channel_id if reply.public else None
+            blocks.append(context_note(self.upload(reply.attachment, user_id=user_id, channel_id=target, thread_ts=thread_ts)))
+        try:
+            answer = respond(
+                text=reply.text,
+                blocks=blocks or None,
+                response_type="in_channel" if reply.public else "ephemeral",
+                replace_original=False,
+                thread_ts=thread_ts,
+            )
+        except Exception:
+            log.exception("could not post the answer to the response_url")
+            self.metrics.slack_api_error("response_url", "exception")
+            return
+        if answer.status_code != 200:
+            log.warning("the response_url refused the answer: %s %s", answer.status_code, answer.body)
+            self.metrics.slack_api_error("response_url", str(answer.status_code))
+
+    def in_thread(self, reply: Reply, *, channel_id: str, thread_ts: str, user_id: str, private: bool) -> None:
+        """Mentions: answer in the thread, privately (ephemeral) when the command is sensitive."""
+        blocks = reply.blocks_as_dicts()
+        if reply.attachment is not None:
+            target = None if private else channel_id
+            blocks.append(context_note(self.upload(reply.attachment, user_id=user_id, channel_id=target, thread_ts=thread_ts)))
+        try:
+            if private:
+                self.client.chat_postEphemeral(
+                    channel=channel_id, user=user_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts
+                )
+            else:
+                self.client.chat_postMessage(channel=channel_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            self._failed("chat.postMessage", exc)
+
+    # -- files -------------------------------------------------------------------------
+
+    def upload(self, attachment: Attachment, *, user_id: str, channel_id: str | None, thread_ts: str | None) -> str:
+        """Upload the full table and return the sentence that says where it went.
+
+        ``channel_id`` None means the answer is for ``user_id`` only: the file goes
+        to a direct message with them instead of the channel.
+        """
+        name = escape(attachment.filename)
+        try:
+            if channel_id is None:
+                channel_id = self.client.conversations_open(users=user_id)["channel"]["id"]
+                thread_ts = None
+                where = f":page_facing_up: The full table (`{name}`) is in your direct messages with the bot."
+            else:
+                where = f":page_facing_up: The full table (`{name}`) is attached below."
+            self.client.files_upload_v2(
+                channel=channel_id,
+                thread_ts=thread_ts,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.title,
+            )
+        except SlackApiError as exc:
+            self._failed("files.upload", exc)
+            return ":warning: The full table could not be attached; try again in a moment."
+        return where
+
+    def _failed(self, method: str, exc: SlackApiError) -> None:
+        error = str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+        log.warning("Slack refused %s: %s", method, error)
+        self.metrics.slack_api_error(method, error)
