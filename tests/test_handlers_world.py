@@ -1,0 +1,364 @@
+"""Snapshot builders and in-memory readers shared by the analysis, handler and render tests.
+
+The readers are plain classes honouring the source Protocols: they answer
+from snapshot objects and record what they were asked (selectors, log
+queries), so a test can check that a command asks the server for the right
+thing. The sources have their own tests against the simulated world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from bot.clusters import ClusterHandle, ClusterRegistry
+from bot.commands.invocation import Invocation
+from bot.commands.reply import Reply
+from bot.commands.router import Router
+from bot.errors import NotFound, Unreachable
+from bot.model.gke import Autoscaling, GkeCluster, ManagedVm, NodePool, Operation
+from bot.model.kube import Condition, ContainerState, Event, Node, Pod, Resources
+from bot.model.logs import LogLine
+from bot.settings import ClusterConfig, GkeConfig, Settings
+from bot.sources.contracts import LogQuery
+
+NOW = datetime(2024, 11, 5, 12, 0, tzinfo=UTC)
+PROJECT = "shop-project"
+ZONES = ("us-west1-a", "us-west1-b", "us-west1-c")
+GROUP_URL = "https://www.googleapis.com/compute/v1/projects/{p}/zones/{z}/instanceGroupManagers/gke-shop-prod-default-pool-{s}-grp"
+
+
+class FixedClock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+def make_node(
+    name: str,
+    zone: str = "us-west1-a",
+    pool: str = "default-pool",
+    *,
+    ready: str = "True",
+    version: str = "v1.30.5-gke.1014001",
+    cordoned: bool = False,
+    extra_conditions: tuple[Condition, ...] = (),
+    cpu_m: int = 3920,
+) -> Node:
+    conditions = (
+        Condition("Ready", ready, "KubeletReady" if ready == "True" else "KubeletNotReady", "", NOW - timedelta(hours=2)),
+        Condition("MemoryPressure", "False", "KubeletHasSufficientMemory"),
+        Condition("KernelDeadlock", "False", "KernelHasNoDeadlock"),
+    ) + extra_conditions
+    return Node(
+        name=name,
+        uid=f"uid-{name}",
+        created=NOW - timedelta(hours=2),
+        pool=pool,
+        zone=zone,
+        kubelet_version=version,
+        unschedulable=cordoned,
+        conditions=conditions,
+        allocatable=Resources(cpu_m=cpu_m, memory=14 * 2**30, pods=110),
+        capacity=Resources(cpu_m=4000, memory=16 * 2**30, pods=110),
+        provider_id=f"gce://{PROJECT}/{zone}/{name}",
+    )
+
+
+def make_pod(
+    namespace: str,
+    name: str,
+    *,
+    phase: str = "Running",
+    node: str = "",
+    unschedulable_message: str = "",
+    waiting: str = "",
+    restarts: int = 0,
+    last_reason: str = "",
+    cpu_m: int = 500,
+    reason: str = "",
+) -> Pod:
+    conditions: tuple[Condition, ...] = ()
+    if unschedulable_message:
+        conditions = (Condition("PodScheduled", "False", "Unschedulable", unschedulable_message),)
+    state = "waiting" if waiting or phase == "Pending" else ("running" if phase == "Running" else "terminated")
+    container = ContainerState(
+        name="app",
+        image="registry.example/app:1",
+        ready=phase == "Running" and not waiting,
+        restart_count=restarts,
+        state=state,
+        reason=waiting,
+        last_reason=last_reason,
+        last_exit_code=137 if last_reason == "OOMKilled" else None,
+    )
+    return Pod(
+        namespace=namespace,
+        name=name,
+        uid=f"uid-{name}",
+        phase=phase,
+        node_name=node,
+        created=NOW - timedelta(minutes=40),
+        labels={"app": name.rsplit("-", 1)[0]},
+        owner_kind="ReplicaSet",
+        owner_name=name.rsplit("-", 1)[0],
+        reason=reason,
+        conditions=conditions,
+        containers=(container,),
+        requests=Resources(cpu_m=cpu_m, memory=2**30),
+    )
+
+
+def make_event(kind: str, namespace: str, name: str, reason: str, message: str, *, minutes_ago: int = 1, type_: str = "Normal", source: str = "") -> Event:
+    when = NOW - timedelta(minutes=minutes_ago)
+    return Event(
+        namespace=namespace,
+        name=f"{name}.{reason}.{minutes_ago}",
+        kind=kind,
+        object_name=name,
+        object_namespace=namespace,
+        reason=reason,
+        message=message,
+        type=type_,
+        count=1,
+        first_seen=when,
+        last_seen=when,
+        source=source,
+    )
+
+
+def make_vm(name: str, zone: str, *, action: str = "NONE", status: str = "RUNNING", age: timedelta = timedelta(hours=2)) -> ManagedVm:
+    suffix = {"us-west1-a": "1a2b", "us-west1-b": "3c4d", "us-west1-c": "5e6f"}.get(zone, "0000")
+    return ManagedVm(
+        name=name,
+        zone=zone,
+        instance_group=f"gke-shop-prod-default-pool-{suffix}-grp",
+        status=status,
+        current_action=action,
+        created=NOW - age,
+        pool="default-pool",
+    )
+
+
+def make_pool(name: str = "default-pool", zones: tuple[str, ...] = ZONES, version: str = "1.30.5-gke.1014001") -> NodePool:
+    suffixes = {"us-west1-a": "1a2b", "us-west1-b": "3c4d", "us-west1-c": "5e6f"}
+    return NodePool(
+        name=name,
+        locations=zones,
+        version=version,
+        status="RUNNING",
+        machine_type="e2-standard-4",
+        autoscaling=Autoscaling(enabled=True, min_nodes=1, max_nodes=3),
+        initial_node_count=1,
+        instance_groups=tuple(GROUP_URL.format(p=PROJECT, z=z, s=suffixes.get(z, "0000")) for z in zones),
+    )
+
+
+def make_cluster(location: str = "us-west1-a", *, pools: tuple[NodePool, ...] | None = None, release_channel: str = "REGULAR", window: str = "daily at 03:00 UTC for 4h", master: str = "1.30.5-gke.1014001") -> GkeCluster:
+    return GkeCluster(
+        project=PROJECT,
+        name="shop-prod",
+        location=location,
+        locations=ZONES,
+        status="RUNNING",
+        status_message="",
+        master_version=master,
+        node_version="1.30.5-gke.1014001",
+        release_channel=release_channel,
+        maintenance_window=window,
+        endpoint="10.0.0.2",
+        node_pools=pools if pools is not None else (make_pool(),),
+    )
+
+
+# --- the zonal-shortfall shape: a zonal cluster, VMs in b and c never became nodes ---
+
+def shortfall_nodes() -> list[Node]:
+    return [make_node("gke-shop-prod-default-pool-1a2b-x1", "us-west1-a")]
+
+
+def shortfall_vms() -> list[ManagedVm]:
+    return [
+        make_vm("gke-shop-prod-default-pool-1a2b-x1", "us-west1-a"),
+        make_vm("gke-shop-prod-default-pool-3c4d-y1", "us-west1-b"),
+        make_vm("gke-shop-prod-default-pool-3c4d-y2", "us-west1-b"),
+        make_vm("gke-shop-prod-default-pool-5e6f-z1", "us-west1-c"),
+    ]
+
+
+INSUFFICIENT = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+
+
+def shortfall_pods() -> list[Pod]:
+    node = "gke-shop-prod-default-pool-1a2b-x1"
+    pods = [make_pod("shop", f"web-{i}", node=node, cpu_m=900) for i in range(3)]
+    pods += [make_pod("shop", f"checkout-{i}", phase="Pending", unschedulable_message=INSUFFICIENT) for i in range(2)]
+    pods += [make_pod("shop", "worker-0", phase="Pending", unschedulable_message=INSUFFICIENT)]
+    pods += [make_pod("shop", "cron-0", node=node, waiting="CrashLoopBackOff", restarts=12, last_reason="OOMKilled")]
+    return pods
+
+
+def shortfall_events() -> list[Event]:
+    return [
+        make_event("Pod", "shop", "checkout-0", "NotTriggerScaleUp", "pod didn't trigger scale-up: 1 max node group size reached", minutes_ago=2, source="cluster-autoscaler"),
+        make_event("Pod", "shop", "checkout-0", "FailedScheduling", INSUFFICIENT, minutes_ago=1, type_="Warning", source="default-scheduler"),
+        make_event("Node", "", "gke-shop-prod-default-pool-1a2b-x1", "NodeReady", "Node is ready", minutes_ago=100),
+    ]
+
+
+# --- fakes of the source Protocols ---
+
+def _field_match(obj_fields: dict[str, str], selector: str | None) -> bool:
+    if not selector:
+        return True
+    for term in selector.split(","):
+        key, _, value = term.partition("=")
+        if obj_fields.get(key) != value:
+            return False
+    return True
+
+
+@dataclass
+class FakeKube:
+    nodes: list[Node] = field(default_factory=list)
+    pods: list[Pod] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    version: str = "v1.30.5-gke.1014001"
+    down: bool = False
+    log_lines: list[LogLine] = field(default_factory=list)
+    calls: list[tuple] = field(default_factory=list)
+
+    def server_version(self) -> str:
+        if self.down:
+            raise Unreachable("The Kubernetes API did not answer within 10s.", service="kubernetes", reason="timeout")
+        return self.version
+
+    def list_nodes(self, *, label_selector: str | None = None, field_selector: str | None = None) -> list[Node]:
+        self.calls.append(("list_nodes", label_selector, field_selector))
+        return [n for n in self.nodes if _field_match({"metadata.name": n.name}, field_selector)]
+
+    def get_node(self, name: str) -> Node:
+        self.calls.append(("get_node", name))
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise NotFound(f"No node named `{name}`.")
+
+    def list_pods(self, *, namespace: str | None = None, label_selector: str | None = None, field_selector: str | None = None) -> list[Pod]:
+        self.calls.append(("list_pods", namespace, label_selector, field_selector))
+        return [
+            p
+            for p in self.pods
+            if (namespace is None or p.namespace == namespace)
+            and _field_match({"status.phase": p.phase, "spec.nodeName": p.node_name}, field_selector)
+        ]
+
+    def get_pod(self, namespace: str, name: str) -> Pod:
+        for pod in self.pods:
+            if (pod.namespace, pod.name) == (namespace, name):
+                return pod
+        raise NotFound(f"No pod `{namespace}/{name}`.")
+
+    def list_events(self, *, namespace: str | None = None, field_selector: str | None = None) -> list[Event]:
+        self.calls.append(("list_events", namespace, field_selector))
+        return [
+            e
+            for e in self.events
+            if (namespace is None or e.namespace == namespace)
+            and _field_match(
+                {"involvedObject.kind": e.kind, "involvedObject.name": e.object_name, "involvedObject.namespace": e.object_namespace},
+                field_selector,
+            )
+        ]
+
+    def list_disruption_budgets(self, *, namespace: str | None = None) -> list:
+        return []
+
+    def pod_log(self, namespace: str, name: str, *, container: str | None = None, tail_lines: int = 100, since_seconds: int | None = None) -> list[LogLine]:
+        self.calls.append(("pod_log", namespace, name, container, tail_lines, since_seconds))
+        return self.log_lines[:tail_lines]
+
+
+@dataclass
+class FakeGke:
+    cluster: GkeCluster
+    operations: list[Operation] = field(default_factory=list)
+
+    def get_cluster(self) -> GkeCluster:
+        return self.cluster
+
+    def list_operations(self) -> list[Operation]:
+        return self.operations
+
+
+@dataclass
+class FakeCompute:
+    vms: list[ManagedVm] = field(default_factory=list)
+    asked: list[list[str]] = field(default_factory=list)
+
+    def list_managed_vms(self, instance_group_urls: list[str]) -> list[ManagedVm]:
+        self.asked.append(list(instance_group_urls))
+        names = {u.rsplit("/", 1)[-1] for u in instance_group_urls}
+        return [vm for vm in self.vms if vm.instance_group in names]
+
+
+@dataclass
+class FakeLogs:
+    lines: list[LogLine] = field(default_factory=list)
+    queries: list[LogQuery] = field(default_factory=list)
+
+    def query(self, query: LogQuery) -> list[LogLine]:
+        self.queries.append(query)
+        return self.lines[: query.limit]
+
+    def filter_for(self, query: LogQuery) -> str:
+        return f'resource.type="k8s_node" resource.labels.node_name="{query.node}"'
+
+    def explorer_url(self, query: LogQuery) -> str:
+        return "https://console.cloud.google.com/logs/query;query=" + quote(self.filter_for(query)) + f"?project={PROJECT}"
+
+
+def gke_settings(name: str = "prod", location: str = "us-west1-a") -> Settings:
+    return Settings(clusters=[ClusterConfig(name=name, gke=GkeConfig(project=PROJECT, location=location, cluster="shop-prod"))])
+
+
+def shortfall_handle(name: str = "prod", **overrides) -> ClusterHandle:
+    kube = overrides.pop("kube", None) or FakeKube(nodes=shortfall_nodes(), pods=shortfall_pods(), events=shortfall_events())
+    cluster = overrides.pop("cluster", None) or make_cluster()
+    return ClusterHandle(
+        config=gke_settings(name, cluster.location).clusters[0],
+        kube=kube,
+        gke=overrides.pop("gke", None) or FakeGke(cluster),
+        compute=overrides.pop("compute", None) or FakeCompute(shortfall_vms()),
+        logs=overrides.pop("logs", FakeLogs([LogLine(NOW, "ERROR", "kube-proxy: failed to start proxier", "gke-shop-prod-default-pool-3c4d-y1")])),
+    )
+
+
+def plain_handle(name: str = "lab", kube: FakeKube | None = None) -> ClusterHandle:
+    return ClusterHandle(config=ClusterConfig(name=name), kube=kube or FakeKube(nodes=[make_node("lab-1", zone="", pool="")]))
+
+
+def ask(text: str, *handles: ClusterHandle, settings: Settings | None = None) -> Reply:
+    """Send ``text`` through the router the way the console or Slack would."""
+    import handlers  # noqa: F401  (fills the registry)
+
+    handles = handles or (shortfall_handle(),)
+    settings = settings or Settings(clusters=[h.config for h in handles])
+    router = Router(settings, ClusterRegistry(list(handles)), FixedClock())
+    reply, _ = router.run(Invocation(text=text))
+    return reply
+
+
+def test_fake_kube_honours_field_selectors() -> None:
+    kube = FakeKube(pods=shortfall_pods())
+    pending = kube.list_pods(field_selector="status.phase=Pending")
+    assert {p.name for p in pending} == {"checkout-0", "checkout-1", "worker-0"}
+
+
+def test_shortfall_world_has_unregistered_vms_in_b_and_c() -> None:
+    names = {n.name for n in shortfall_nodes()}
+    assert {vm.zone for vm in shortfall_vms() if vm.name not in names} == {"us-west1-b", "us-west1-c"}
+    assert replace(make_node("n"), name="m").name == "m"
