@@ -1,8 +1,382 @@
-"""Placeholder: GKE clusters, operations, instance groups, VMs and log entries (being written)."""
-from sim.clock import SimClock
+"""The Google side of the simulated world: GKE clusters and operations, node-pool VMs, log entries.
+
+Everything is stored as the REST JSON the real APIs return (camelCase dicts),
+so the API modules only select and page, and a scenario writes what it would
+see in the cloud console. Readers get deep copies: the servers serialize
+outside the lock while a scenario keeps changing the world.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import itertools
+import secrets
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sim.clock import SimClock, rfc3339_nanos
+from sim.google import names
+from sim.google.timestamps import parse_timestamp
+
+Json = dict[str, Any]
 
 
 class GoogleState:
+    """GKE, Compute and Cloud Logging state of one project, behind its own lock."""
+
     def __init__(self, clock: SimClock, *, project: str) -> None:
         self.clock = clock
         self.project = project
+        self.lock = threading.RLock()
+        self._clusters: dict[tuple[str, str], Json] = {}
+        self._operations: dict[str, Json] = {}
+        self._groups: dict[tuple[str, str], Json] = {}  # (zone, igm name) -> InstanceGroupManager
+        self._members: dict[tuple[str, str], list[Json]] = {}  # (zone, igm) -> ManagedInstance
+        self._instances: dict[tuple[str, str], Json] = {}  # (zone, name) -> Instance
+        self._log: list[tuple[datetime, int, Json]] = []  # kept sorted by timestamp
+        self._sequence = itertools.count(1)
+
+    # ------------------------------------------------------------------ clusters
+
+    def add_cluster(self, cluster: Json) -> Json:
+        """Store a Cluster, filling what GKE always fills (selfLinks, instance group URLs, ...)."""
+        cluster = copy.deepcopy(cluster)
+        name, location = cluster["name"], cluster["location"]
+        zonal = names.is_zone(location)
+        cluster.setdefault("zone", location)
+        cluster.setdefault("locations", [location] if zonal else [f"{location}-{z}" for z in "abc"])
+        cluster.setdefault("status", "RUNNING")
+        cluster.setdefault("endpoint", "34.127.0.1")
+        cluster.setdefault("createTime", rfc3339_nanos(self.clock.now()))
+        base = f"{names.container_location_path(self.project, location)}/clusters/{name}"
+        cluster.setdefault("selfLink", base)
+        cluster.setdefault("id", names.numeric_id(self.project, location, name)[:16])
+        version = cluster.get("currentMasterVersion") or cluster.get("initialClusterVersion")
+        if version:
+            cluster.setdefault("currentMasterVersion", version)
+            cluster.setdefault("initialClusterVersion", version)
+            cluster.setdefault("currentNodeVersion", version)
+        pools = cluster.setdefault("nodePools", [])
+        for pool in pools:
+            self._fill_node_pool(cluster, pool, base)
+        with self.lock:
+            self._clusters[(location, name)] = cluster
+            return copy.deepcopy(cluster)
+
+    def _fill_node_pool(self, cluster: Json, pool: Json, cluster_link: str) -> None:
+        pool.setdefault("locations", list(cluster["locations"]))
+        pool.setdefault("status", "RUNNING")
+        pool.setdefault("initialNodeCount", 1)
+        if "currentNodeVersion" in cluster:
+            pool.setdefault("version", cluster["currentNodeVersion"])
+        pool.setdefault("selfLink", f"{cluster_link}/nodePools/{pool['name']}")
+        pool.setdefault(
+            "instanceGroupUrls",
+            [
+                names.instance_group_manager_url(
+                    self.project, zone, names.instance_group_name(cluster["name"], pool["name"], zone)
+                )
+                for zone in pool["locations"]
+            ],
+        )
+
+    def get_cluster(self, location: str, name: str) -> Json | None:
+        with self.lock:
+            found = self._clusters.get((location, name))
+            return copy.deepcopy(found) if found is not None else None
+
+    def clusters(self, location: str | None = None) -> list[Json]:
+        """Clusters in ``location`` exactly ("-" or None: every location), as GKE lists them."""
+        with self.lock:
+            return [
+                copy.deepcopy(c)
+                for (loc, _), c in sorted(self._clusters.items())
+                if location in (None, "-") or loc == location
+            ]
+
+    def update_cluster(self, location: str, name: str, **fields: Any) -> Json:
+        """Overwrite top-level Cluster fields (camelCase), e.g. ``status="RECONCILING"``."""
+        with self.lock:
+            cluster = self._require_cluster(location, name)
+            cluster.update(copy.deepcopy(fields))
+            return copy.deepcopy(cluster)
+
+    def update_node_pool(self, location: str, cluster: str, pool: str, **fields: Any) -> Json:
+        with self.lock:
+            found = self._require_cluster(location, cluster)
+            for candidate in found["nodePools"]:
+                if candidate["name"] == pool:
+                    candidate.update(copy.deepcopy(fields))
+                    return copy.deepcopy(candidate)
+            raise KeyError(f"no node pool {pool} in cluster {location}/{cluster}")
+
+    def _require_cluster(self, location: str, name: str) -> Json:
+        found = self._clusters.get((location, name))
+        if found is None:
+            raise KeyError(f"no cluster {location}/{name}")
+        return found
+
+    # ---------------------------------------------------------------- operations
+
+    def add_operation(self, location: str, op: Json, *, cluster: str | None = None, node_pool: str | None = None) -> Json:
+        """Start a GKE operation; ``cluster``/``node_pool`` name its target when no targetLink is given."""
+        op = copy.deepcopy(op)
+        now = self.clock.now()
+        location_path = names.container_location_path(self.project, location)
+        op.setdefault("name", f"operation-{int(now.timestamp() * 1000)}-{secrets.token_hex(4)}")
+        op.setdefault("zone", location)
+        op.setdefault("location", location)
+        op.setdefault("status", "RUNNING")
+        op.setdefault("startTime", rfc3339_nanos(now))
+        op.setdefault("selfLink", f"{location_path}/operations/{op['name']}")
+        if cluster is not None and "targetLink" not in op:
+            target = f"{location_path}/clusters/{cluster}"
+            op["targetLink"] = f"{target}/nodePools/{node_pool}" if node_pool else target
+        if op["status"] == "DONE":
+            op.setdefault("endTime", rfc3339_nanos(now))
+        with self.lock:
+            self._operations[op["name"]] = op
+            return copy.deepcopy(op)
+
+    def update_operation(self, name: str, **fields: Any) -> Json:
+        """Change an operation (camelCase fields); reaching DONE stamps endTime from the clock."""
+        with self.lock:
+            op = self._operations.get(name)
+            if op is None:
+                raise KeyError(f"no operation {name}")
+            op.update(copy.deepcopy(fields))
+            if op.get("status") == "DONE":
+                op.setdefault("endTime", rfc3339_nanos(self.clock.now()))
+            return copy.deepcopy(op)
+
+    def get_operation(self, name: str) -> Json | None:
+        with self.lock:
+            found = self._operations.get(name)
+            return copy.deepcopy(found) if found is not None else None
+
+    def operations(self, location: str | None = None) -> list[Json]:
+        """Operations in ``location`` ("-" or None: all), oldest first."""
+        with self.lock:
+            return [
+                copy.deepcopy(op)
+                for op in self._operations.values()
+                if location in (None, "-") or op["location"] == location
+            ]
+
+    # ------------------------------------------------------- instance groups, VMs
+
+    def add_managed_instance(
+        self,
+        zone: str,
+        igm: str,
+        name: str,
+        *,
+        status: str = "RUNNING",
+        current_action: str = "NONE",
+        created: datetime | None = None,
+        machine_type: str | None = None,
+        network_ip: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> Json:
+        """Create VM ``name`` in zone ``zone`` as a member of instance group manager ``igm``.
+
+        The machine type and GKE labels come from the node pool whose
+        instanceGroupUrls name this group, when there is one, as on GKE.
+        """
+        with self.lock:
+            owner = self._pool_of_group(zone, igm)
+            pool_type = owner[1].get("config", {}).get("machineType") if owner else None
+            all_labels = dict(self._gke_labels(owner))
+            all_labels.update(labels or {})
+            instance_id = names.numeric_id(self.project, zone, name)
+            instance: Json = {
+                "kind": "compute#instance",
+                "id": instance_id,
+                "name": name,
+                "zone": names.zone_url(self.project, zone),
+                "status": status,
+                "creationTimestamp": (created or self.clock.now()).isoformat(timespec="milliseconds"),
+                "machineType": names.machine_type_url(self.project, zone, machine_type or pool_type or "e2-medium"),
+                "networkInterfaces": [
+                    {"name": "nic0", "networkIP": network_ip or self._next_ip(), "network": "global/networks/default"}
+                ],
+                "labels": all_labels,
+                "selfLink": names.instance_url(self.project, zone, name),
+            }
+            group = self._groups.get((zone, igm)) or self._new_group(zone, igm)
+            self._instances[(zone, name)] = instance
+            members = self._members.setdefault((zone, igm), [])
+            members[:] = [m for m in members if m["name"] != name]
+            members.append(
+                {
+                    "instance": instance["selfLink"],
+                    "id": instance_id,
+                    "name": name,
+                    "instanceStatus": status,
+                    "currentAction": current_action,
+                    "version": {"instanceTemplate": group["instanceTemplate"]},
+                }
+            )
+            self._resize_group(zone, igm)
+            return copy.deepcopy(instance)
+
+    def update_managed_instance(self, zone: str, igm: str, name: str, *, status: str | None = None, current_action: str | None = None) -> None:
+        """Move a VM through its life (STAGING -> RUNNING, action CREATING -> NONE, ...)."""
+        with self.lock:
+            for member in self._members.get((zone, igm), []):
+                if member["name"] == name:
+                    if status is not None:
+                        member["instanceStatus"] = status
+                        self._instances[(zone, name)]["status"] = status
+                    if current_action is not None:
+                        member["currentAction"] = current_action
+                    self._resize_group(zone, igm)
+                    return
+            raise KeyError(f"no instance {name} in {zone}/{igm}")
+
+    def remove_managed_instance(self, zone: str, igm: str, name: str) -> None:
+        with self.lock:
+            members = self._members.get((zone, igm), [])
+            members[:] = [m for m in members if m["name"] != name]
+            self._instances.pop((zone, name), None)
+            if (zone, igm) in self._groups:
+                self._resize_group(zone, igm)
+
+    def update_instance_group_manager(self, zone: str, igm: str, **fields: Any) -> Json:
+        """Override InstanceGroupManager fields, e.g. a ``targetSize`` the group has not reached."""
+        with self.lock:
+            group = self._groups.get((zone, igm)) or self._new_group(zone, igm)
+            group.update(copy.deepcopy(fields))
+            group["_pinned"] = set(group.get("_pinned", set())) | set(fields)
+            self._resize_group(zone, igm)
+            return self._public_group(group)
+
+    def instance_group_manager(self, zone: str, igm: str) -> Json | None:
+        with self.lock:
+            group = self._groups.get((zone, igm))
+            return self._public_group(group) if group is not None else None
+
+    def managed_instances(self, zone: str, igm: str) -> list[Json] | None:
+        """Members of a group in creation order, or None when there is no such group."""
+        with self.lock:
+            if (zone, igm) not in self._groups:
+                return None
+            return copy.deepcopy(self._members.get((zone, igm), []))
+
+    def instance(self, zone: str, name: str) -> Json | None:
+        with self.lock:
+            found = self._instances.get((zone, name))
+            return copy.deepcopy(found) if found is not None else None
+
+    def instances(self) -> list[Json]:
+        """Every VM, of every group and zone."""
+        with self.lock:
+            return [copy.deepcopy(i) for _, i in sorted(self._instances.items())]
+
+    def _new_group(self, zone: str, igm: str) -> Json:
+        template = igm.removesuffix("-grp")
+        group: Json = {
+            "kind": "compute#instanceGroupManager",
+            "id": names.numeric_id(self.project, zone, "igm", igm),
+            "name": igm,
+            "zone": names.zone_url(self.project, zone),
+            "baseInstanceName": template,
+            "instanceTemplate": f"{names.COMPUTE_ROOT}/projects/{self.project}/global/instanceTemplates/{template}",
+            "instanceGroup": names.instance_group_url(self.project, zone, igm),
+            "selfLink": names.instance_group_manager_url(self.project, zone, igm),
+            "targetSize": 0,
+            "creationTimestamp": self.clock.now().isoformat(timespec="milliseconds"),
+        }
+        self._groups[(zone, igm)] = group
+        return group
+
+    def _resize_group(self, zone: str, igm: str) -> None:
+        """Derive targetSize, currentActions and status from the members, unless a test pinned them."""
+        group = self._groups[(zone, igm)]
+        members = self._members.get((zone, igm), [])
+        pinned = group.get("_pinned", set())
+        actions = {key: 0 for key in _ACTION_KEYS.values()}
+        for member in members:
+            key = _ACTION_KEYS.get(member["currentAction"])
+            if key:
+                actions[key] += 1
+        if "targetSize" not in pinned:
+            group["targetSize"] = len(members)
+        if "currentActions" not in pinned:
+            group["currentActions"] = actions
+        if "status" not in pinned:
+            stable = actions["none"] == len(members) and len(members) == group["targetSize"]
+            group["status"] = {"isStable": stable, "versionTarget": {"isReached": True}}
+
+    @staticmethod
+    def _public_group(group: Json) -> Json:
+        return copy.deepcopy({k: v for k, v in group.items() if not k.startswith("_")})
+
+    def _pool_of_group(self, zone: str, igm: str) -> tuple[Json, Json] | None:
+        url = names.instance_group_manager_url(self.project, zone, igm)
+        for cluster in self._clusters.values():
+            for pool in cluster.get("nodePools", []):
+                if url in pool.get("instanceGroupUrls", []):
+                    return cluster, pool
+        return None
+
+    @staticmethod
+    def _gke_labels(owner: tuple[Json, Json] | None) -> dict[str, str]:
+        if owner is None:
+            return {}
+        cluster, pool = owner
+        return {
+            "goog-gke-node": "",
+            "goog-k8s-cluster-name": cluster["name"],
+            "goog-k8s-cluster-location": cluster["location"],
+            "goog-k8s-node-pool-name": pool["name"],
+        }
+
+    def _next_ip(self) -> str:
+        n = len(self._instances) + 2
+        return f"10.138.{n // 250}.{n % 250 + 2}"
+
+    # -------------------------------------------------------------- log entries
+
+    def add_log_entries(self, entries: Iterable[Json]) -> int:
+        """Store LogEntry dicts; fills timestamp, receiveTimestamp, insertId and severity when absent."""
+        added = 0
+        with self.lock:
+            for entry in entries:
+                entry = copy.deepcopy(entry)
+                seq = next(self._sequence)
+                entry.setdefault("timestamp", rfc3339_nanos(self.clock.now()))
+                entry.setdefault("receiveTimestamp", entry["timestamp"])
+                entry.setdefault("insertId", f"{seq:08x}{secrets.token_hex(4)}")
+                entry.setdefault("severity", "DEFAULT")
+                moment = parse_timestamp(entry["timestamp"])
+                if moment is None:
+                    raise ValueError(f"log entry timestamp is not RFC 3339: {entry['timestamp']!r}")
+                bisect.insort(self._log, (moment, seq, entry), key=lambda item: (item[0], item[1]))
+                added += 1
+        return added
+
+    def log_entries(self) -> list[Json]:
+        """Every entry, oldest first (the API module filters, orders and pages)."""
+        with self.lock:
+            return [entry for _, _, entry in self._log]
+
+
+_ACTION_KEYS = {
+    "NONE": "none",
+    "CREATING": "creating",
+    "CREATING_WITHOUT_RETRIES": "creatingWithoutRetries",
+    "RECREATING": "recreating",
+    "DELETING": "deleting",
+    "ABANDONING": "abandoning",
+    "RESTARTING": "restarting",
+    "REFRESHING": "refreshing",
+    "VERIFYING": "verifying",
+    "STARTING": "starting",
+    "STOPPING": "stopping",
+    "SUSPENDING": "suspending",
+    "RESUMING": "resuming",
+}
