@@ -1,0 +1,266 @@
+"""Kubernetes JSON (as decoded by orjson) to the bot's slim snapshot types.
+
+These functions read plain dicts rather than the client's generated models:
+building those models for 150,000 pods costs several times what decoding the
+JSON does, and the bot only needs a handful of fields from each object. They
+never raise on a missing field; the API omits empty fields routinely.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.model.kube import (
+    POOL_LABELS,
+    ZONE_LABELS,
+    Condition,
+    ContainerState,
+    DisruptionBudget,
+    Event,
+    Node,
+    Pod,
+    Resources,
+    Taint,
+)
+from bot.model.logs import LogLine
+
+Json = dict[str, Any]
+
+_BINARY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL_SUFFIXES = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+}
+_INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+
+
+def parse_quantity(text: str | int | float | None) -> Decimal:
+    """A Kubernetes resource quantity ("3920m", "16Gi", "1e3", "4") as a plain number.
+
+    A malformed quantity counts as zero: one odd object must not make a whole
+    listing fail, and the API server validates quantities on the way in anyway.
+    """
+    if text is None or text == "":
+        return Decimal(0)
+    if isinstance(text, (int, float)):
+        return Decimal(str(text))
+    value = text.strip()
+    try:
+        if value[-2:] in _BINARY_SUFFIXES:
+            return Decimal(value[:-2]) * _BINARY_SUFFIXES[value[-2:]]
+        if value[-1:] in _DECIMAL_SUFFIXES:
+            return Decimal(value[:-1]) * _DECIMAL_SUFFIXES[value[-1:]]
+        return Decimal(value)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def millicores(text: str | int | float | None) -> int:
+    """CPU quantity in millicores, rounded up as the scheduler does."""
+    return int((parse_quantity(text) * 1000).to_integral_value(rounding="ROUND_CEILING"))
+
+
+def byte_count(text: str | int | float | None) -> int:
+    """Memory or storage quantity in bytes, rounded up."""
+    return int(parse_quantity(text).to_integral_value(rounding="ROUND_CEILING"))
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """RFC 3339 from the API (seconds, micro- or nanoseconds, Z or an offset) as aware UTC."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_resources(block: Json | None) -> Resources:
+    block = block or {}
+    return Resources(
+        cpu_m=millicores(block.get("cpu")),
+        memory=byte_count(block.get("memory")),
+        pods=int(parse_quantity(block.get("pods"))),
+    )
+
+
+def parse_condition(raw: Json) -> Condition:
+    return Condition(
+        type=raw.get("type", ""),
+        status=raw.get("status", "Unknown"),
+        reason=raw.get("reason") or "",
+        message=raw.get("message") or "",
+        last_transition=parse_time(raw.get("lastTransitionTime")),
+        last_heartbeat=parse_time(raw.get("lastHeartbeatTime") or raw.get("lastProbeTime")),
+    )
+
+
+def _first_label(labels: dict[str, str], keys: tuple[str, ...]) -> str:
+    return next((labels[k] for k in keys if labels.get(k)), "")
+
+
+def parse_node(raw: Json) -> Node:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    labels = meta.get("labels") or {}
+    addresses = status.get("addresses") or []
+    return Node(
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        created=parse_time(meta.get("creationTimestamp")),
+        pool=_first_label(labels, POOL_LABELS),
+        zone=_first_label(labels, ZONE_LABELS),
+        kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion", ""),
+        unschedulable=bool(spec.get("unschedulable")),
+        conditions=tuple(parse_condition(c) for c in status.get("conditions") or ()),
+        taints=tuple(
+            Taint(key=t.get("key", ""), effect=t.get("effect", ""), value=t.get("value") or "")
+            for t in spec.get("taints") or ()
+        ),
+        allocatable=parse_resources(status.get("allocatable")),
+        capacity=parse_resources(status.get("capacity")),
+        provider_id=spec.get("providerID") or "",
+        internal_ip=next((a.get("address", "") for a in addresses if a.get("type") == "InternalIP"), ""),
+        instance_type=_first_label(labels, _INSTANCE_TYPE_LABELS),
+        labels=labels,
+        annotations=meta.get("annotations") or {},
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def _container_state(spec: Json, status: Json | None, *, init: bool) -> ContainerState:
+    """Merge a container's spec with its status; a pod not yet scheduled has no status."""
+    if status is None:
+        return ContainerState(
+            name=spec.get("name", ""), image=spec.get("image", ""), ready=False, restart_count=0,
+            state="waiting", init=init,
+        )
+    current = status.get("state") or {}
+    last = (status.get("lastState") or {}).get("terminated") or {}
+    if "running" in current:
+        kind, detail = "running", current["running"] or {}
+    elif "waiting" in current:
+        kind, detail = "waiting", current["waiting"] or {}
+    elif "terminated" in current:
+        kind, detail = "terminated", current["terminated"] or {}
+    else:
+        kind, detail = "unknown", {}
+    exit_code = last.get("exitCode")
+    return ContainerState(
+        name=status.get("name") or spec.get("name", ""),
+        image=spec.get("image") or status.get("image", ""),
+        ready=bool(status.get("ready")),
+        restart_count=int(status.get("restartCount") or 0),
+        state=kind,
+        reason=detail.get("reason") or "",
+        message=detail.get("message") or "",
+        started=parse_time(detail.get("startedAt")),
+        last_reason=last.get("reason") or "",
+        last_exit_code=int(exit_code) if exit_code is not None else None,
+        last_finished=parse_time(last.get("finishedAt")),
+        init=init,
+    )
+
+
+def _containers(specs: list[Json], statuses: list[Json], *, init: bool) -> list[ContainerState]:
+    by_name = {s.get("name"): s for s in statuses}
+    return [_container_state(spec, by_name.get(spec.get("name")), init=init) for spec in specs]
+
+
+def _summed_requests(specs: list[Json]) -> Resources:
+    cpu = memory = 0
+    for spec in specs:
+        requests = (spec.get("resources") or {}).get("requests") or {}
+        cpu += millicores(requests.get("cpu"))
+        memory += byte_count(requests.get("memory"))
+    return Resources(cpu_m=cpu, memory=memory, pods=1)
+
+
+def parse_pod(raw: Json) -> Pod:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    owner = next((o for o in meta.get("ownerReferences") or () if o.get("controller")), {})
+    specs = spec.get("containers") or []
+    grace = spec.get("terminationGracePeriodSeconds")
+    return Pod(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        phase=status.get("phase") or "Unknown",
+        node_name=spec.get("nodeName") or "",
+        created=parse_time(meta.get("creationTimestamp")),
+        labels=meta.get("labels") or {},
+        owner_kind=owner.get("kind", ""),
+        owner_name=owner.get("name", ""),
+        reason=status.get("reason") or "",
+        message=status.get("message") or "",
+        conditions=tuple(parse_condition(c) for c in status.get("conditions") or ()),
+        containers=tuple(
+            _containers(spec.get("initContainers") or [], status.get("initContainerStatuses") or [], init=True)
+            + _containers(specs, status.get("containerStatuses") or [], init=False)
+        ),
+        requests=_summed_requests(specs),
+        termination_grace_seconds=int(grace) if grace is not None else 30,
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def parse_event(raw: Json) -> Event:
+    """Core v1 events; newer producers fill eventTime/series instead of the timestamps."""
+    meta = raw.get("metadata") or {}
+    involved = raw.get("involvedObject") or {}
+    series = raw.get("series") or {}
+    first = parse_time(raw.get("firstTimestamp")) or parse_time(raw.get("eventTime"))
+    last = parse_time(raw.get("lastTimestamp")) or parse_time(series.get("lastObservedTime")) or first
+    return Event(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        kind=involved.get("kind", ""),
+        object_name=involved.get("name", ""),
+        object_namespace=involved.get("namespace") or "",
+        reason=raw.get("reason") or "",
+        message=raw.get("message") or "",
+        type=raw.get("type") or "Normal",
+        count=int(raw.get("count") or series.get("count") or 1),
+        first_seen=first,
+        last_seen=last,
+        source=(raw.get("source") or {}).get("component") or raw.get("reportingComponent") or "",
+    )
+
+
+def parse_disruption_budget(raw: Json) -> DisruptionBudget:
+    meta = raw.get("metadata") or {}
+    status = raw.get("status") or {}
+    selector = (raw.get("spec") or {}).get("selector") or {}
+    return DisruptionBudget(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        disruptions_allowed=int(status.get("disruptionsAllowed") or 0),
+        current_healthy=int(status.get("currentHealthy") or 0),
+        desired_healthy=int(status.get("desiredHealthy") or 0),
+        expected_pods=int(status.get("expectedPods") or 0),
+        match_labels=selector.get("matchLabels") or {},
+    )
+
+
+def parse_log_line(line: str, *, origin: str = "") -> LogLine:
+    """One line of a pod log requested with ``timestamps=true``: "<RFC3339Nano> <text>"."""
+    stamp, _, text = line.partition(" ")
+    moment = parse_time(stamp)
+    if moment is None:
+        return LogLine(timestamp=None, severity="", text=line, origin=origin)
+    return LogLine(timestamp=moment, severity="", text=text, origin=origin)
