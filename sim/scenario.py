@@ -9,7 +9,6 @@ walk through an hour-long incident in milliseconds.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -115,20 +114,6 @@ def load_spec(name_or_path: str) -> ScenarioSpec:
     raw = yaml.safe_load(text)
     raw["timeline"] = [_step_from_yaml(step) for step in raw.get("timeline") or []]
     return ScenarioSpec.model_validate(raw)
-
-
-def zone_hash(cluster: str, pool: str, zone: str) -> str:
-    """GKE names a pool's per-zone instance group with 8 hex digits; keep ours stable."""
-    return hashlib.sha256(f"{cluster}/{pool}/{zone}".encode()).hexdigest()[:8]
-
-
-def vm_name(cluster: str, pool: str, zone: str, index: int) -> str:
-    suffix = hashlib.sha256(f"{cluster}/{pool}/{zone}/{index}".encode()).hexdigest()[:4]
-    return f"gke-{cluster}-{pool}-{zone_hash(cluster, pool, zone)}-{suffix}"
-
-
-def igm_name(cluster: str, pool: str, zone: str) -> str:
-    return f"gke-{cluster}-{pool}-{zone_hash(cluster, pool, zone)}-grp"
 
 
 @dataclass

@@ -9,11 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from sim.world import World
+
+
+@dataclass
+class Traffic:
+    """Requests and response bytes per service: what the benchmark reports beside its timings."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    bytes_out: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, service: str, size: int) -> None:
+        with self._lock:
+            self.requests[service] = self.requests.get(service, 0) + 1
+            self.bytes_out[service] = self.bytes_out.get(service, 0) + size
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return {name: (count, self.bytes_out.get(name, 0)) for name, count in self.requests.items()}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.bytes_out.clear()
+
+
+def _counting(traffic: Traffic, service: str):  # type: ignore[no-untyped-def]
+    @web.middleware
+    async def middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        response = await handler(request)
+        body = getattr(response, "body", None)
+        size = len(body) if isinstance(body, bytes | bytearray) else (response.content_length or 0)
+        traffic.count(service, size)
+        return response
+
+    return middleware
 
 
 @dataclass(frozen=True)
@@ -59,6 +94,7 @@ class SimServer:
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
         self.endpoints: Endpoints | None = None
+        self.traffic = Traffic()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -102,6 +138,7 @@ class SimServer:
     async def _serve(self) -> dict[str, str]:
         urls: dict[str, str] = {}
         for name, app in build_apps(self.world).items():
+            app.middlewares.append(_counting(self.traffic, name))
             runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
             await runner.setup()
             site = web.TCPSite(runner, self.host, self._ports.get(name, 0))

@@ -1,0 +1,126 @@
+"""What each scenario step does to the world.
+
+Steps change the world the way the real event would: a control-plane upgrade
+is a GKE operation that runs, reports progress and finishes; on a zonal
+cluster the Kubernetes API answers 503 for as long as it runs (a regional one
+keeps serving from its other replicas); a node going NotReady flips its Ready
+condition as the node controller would.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from sim.clock import rfc3339
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario, StepSpec
+
+
+def apply_step(scenario: Scenario, step: StepSpec) -> None:
+    handler = _STEPS[step.do]
+    handler(scenario, step.params)
+
+
+def _operation_for(scenario: Scenario, op_type: str) -> dict[str, Any] | None:
+    ops = [op for op in scenario.world.google.operations() if op.get("operationType") == op_type]
+    return ops[-1] if ops else None
+
+
+def _start_operation(scenario: Scenario, params: dict[str, Any]) -> None:
+    world, spec = scenario.world, scenario.spec
+    op_type = params.get("type", "UPGRADE_MASTER")
+    cluster_path = f"projects/{scenario.project}/locations/{scenario.location}/clusters/{scenario.cluster_name}"
+    target = f"https://container.googleapis.com/v1/{cluster_path}"
+    detail = ""
+    if op_type == "UPGRADE_MASTER":
+        current = world.google.get_cluster(scenario.location, scenario.cluster_name) or {}
+        detail = f"Upgrading control plane from {current.get('currentMasterVersion', spec.cluster.version)} to {params.get('to_version', '')}"
+    elif op_type == "UPGRADE_NODES":
+        pool = params.get("pool", spec.node_pools[0].name)
+        target += f"/nodePools/{pool}"
+        detail = f"Upgrading node pool {pool} to {params.get('to_version', '')}"
+    world.google.add_operation(
+        scenario.location,
+        {
+            "operationType": op_type,
+            "status": "RUNNING",
+            "targetLink": target,
+            "detail": detail,
+            "progress": {"metrics": [{"name": "PERCENT_DONE", "intValue": "0"}]},
+            "_toVersion": params.get("to_version", ""),
+        },
+    )
+    if op_type == "UPGRADE_MASTER":
+        world.google.update_cluster(scenario.location, scenario.cluster_name, status="RECONCILING",
+                                    statusMessage="Upgrading control plane.")
+        if scenario.zonal:
+            world.faults.kube_down = True
+
+
+def _progress_operation(scenario: Scenario, params: dict[str, Any]) -> None:
+    op = _operation_for(scenario, params.get("type", "UPGRADE_MASTER"))
+    if op is not None:
+        percent = str(int(params.get("percent", 50)))
+        scenario.world.google.update_operation(op["name"], progress={"metrics": [{"name": "PERCENT_DONE", "intValue": percent}]})
+
+
+def _finish_operation(scenario: Scenario, params: dict[str, Any], *, failed: bool = False) -> None:
+    world = scenario.world
+    op_type = params.get("type", "UPGRADE_MASTER")
+    op = _operation_for(scenario, op_type)
+    if op is None:
+        return
+    fields: dict[str, Any] = {"status": "DONE", "progress": {"metrics": [{"name": "PERCENT_DONE", "intValue": "100"}]}}
+    if failed:
+        fields["error"] = {"code": 13, "message": params.get("message", "Upgrade failed: the control plane did not become healthy.")}
+        fields["statusMessage"] = fields["error"]["message"]
+    world.google.update_operation(op["name"], **fields)
+    if op_type == "UPGRADE_MASTER":
+        updates: dict[str, Any] = {"status": "RUNNING", "statusMessage": ""}
+        if not failed and op.get("_toVersion"):
+            updates["currentMasterVersion"] = op["_toVersion"]
+        world.google.update_cluster(scenario.location, scenario.cluster_name, **updates)
+        world.faults.kube_down = False
+
+
+def _fail_operation(scenario: Scenario, params: dict[str, Any]) -> None:
+    _finish_operation(scenario, params, failed=True)
+
+
+def _set_node_ready(scenario: Scenario, params: dict[str, Any], ready: bool) -> None:
+    store = scenario.world.kube
+    ref = params.get("node", 0)
+    name = scenario.node_names[ref] if isinstance(ref, int) else str(ref)
+    node = store.get("nodes", None, name)
+    if node is None:
+        return
+    node = copy.deepcopy(node)
+    now = rfc3339(scenario.world.clock.now())
+    for condition in node.get("status", {}).get("conditions", []):
+        if condition.get("type") == "Ready":
+            condition.update(
+                status="True" if ready else params.get("status", "False"),
+                reason="KubeletReady" if ready else params.get("reason", "KubeletNotReady"),
+                message="kubelet is posting ready status" if ready else params.get("message", "kubelet stopped posting node status."),
+                lastTransitionTime=now,
+                lastHeartbeatTime=now,
+            )
+    store.upsert("nodes", node)
+
+
+def _control_plane(scenario: Scenario, params: dict[str, Any], down: bool) -> None:
+    scenario.world.faults.kube_down = down
+
+
+_STEPS = {
+    "start_operation": _start_operation,
+    "progress_operation": _progress_operation,
+    "finish_operation": _finish_operation,
+    "fail_operation": _fail_operation,
+    "node_not_ready": lambda s, p: _set_node_ready(s, p, False),
+    "node_ready": lambda s, p: _set_node_ready(s, p, True),
+    "control_plane_down": lambda s, p: _control_plane(s, p, True),
+    "control_plane_up": lambda s, p: _control_plane(s, p, False),
+}

@@ -1,0 +1,72 @@
+"""Show recorded Slack messages as a terminal would: the demo's window on the channel.
+
+Block Kit is turned back into lines a person reads: headers underlined,
+sections and fields as text, buttons as ``[Label]``, links as their labels,
+Slack's escaping undone. Only for display; tests assert on the record itself.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any
+
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_BARE_LINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
+_MENTION = re.compile(r"<[@#!]([^>|]+)(?:\|([^>]+))?>")
+
+
+def mrkdwn_to_text(text: str) -> str:
+    text = _LINK.sub(lambda m: m.group(2), text)
+    text = _BARE_LINK.sub(lambda m: m.group(1), text)
+    text = _MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _text_of(obj: dict[str, Any] | None) -> str:
+    if not obj:
+        return ""
+    return mrkdwn_to_text(str(obj.get("text", "")))
+
+
+def block_lines(block: dict[str, Any]) -> list[str]:
+    kind = block.get("type")
+    if kind == "header":
+        title = _text_of(block.get("text"))
+        return [title, "=" * min(len(title), 72)]
+    if kind == "divider":
+        return ["-" * 40]
+    if kind == "section":
+        lines = _text_of(block.get("text")).splitlines() if block.get("text") else []
+        fields = [_text_of(f) for f in block.get("fields") or []]
+        for left, right in zip(fields[0::2], fields[1::2] + [""] * (len(fields) % 2), strict=False):
+            lines.append(f"{left.replace(chr(10), ' | '):<36} {right.replace(chr(10), ' | ')}".rstrip())
+        accessory = block.get("accessory")
+        if accessory and accessory.get("type") == "button":
+            lines.append(f"[{_text_of(accessory.get('text'))}]")
+        return lines
+    if kind == "context":
+        return ["  " + "  ".join(_text_of(e) for e in block.get("elements") or [] if e.get("type") != "image")]
+    if kind == "actions":
+        buttons = [f"[{_text_of(e.get('text'))}]" for e in block.get("elements") or [] if e.get("type") == "button"]
+        return [" ".join(buttons)] if buttons else []
+    if kind == "rich_text":
+        return [str(block)]
+    return []
+
+
+def message_lines(text: str, blocks: list[dict[str, Any]] | None, *, indent: str = "") -> list[str]:
+    """The lines a reader sees: the blocks if any, else the text."""
+    lines: list[str] = []
+    if blocks:
+        for block in blocks:
+            lines.extend(block_lines(block))
+    else:
+        lines.extend(mrkdwn_to_text(text).splitlines())
+    wrapped: list[str] = []
+    for line in lines:
+        if line.startswith("```") or len(line) <= 110:
+            wrapped.append(indent + line)
+        else:
+            wrapped.extend(textwrap.wrap(line, 110, initial_indent=indent, subsequent_indent=indent + "  "))
+    return wrapped
