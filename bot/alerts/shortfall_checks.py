@@ -1,0 +1,204 @@
+"""Node shortfall: pods that cannot be placed, nodes that are not ready, VMs that never became nodes.
+
+Each check waits out its grace period per subject (a pod, a node, a VM), using
+the cluster's own timestamps where it has them and the store's first-seen
+marks where it does not, so a restart never resets the clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from bot.alerts.snapshot import ClusterSnapshot
+from bot.alerts.upgrade_checks import nodes_in_upgrade
+from bot.analysis.pending import group_pending
+from bot.analysis.registration import registration_by_zone
+from bot.model.findings import AUTOSCALER_AT_MAX, NODES_NOT_READY, PENDING_PODS, UNREGISTERED_VMS, Finding
+from bot.model.kube import Node, Pod
+from bot.settings import AlertConfig
+
+AUTOSCALER_DELETE_TAINT = "ToBeDeletedByClusterAutoscaler"
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 60)}m"
+
+
+def unschedulable_since(pod: Pod) -> datetime | None:
+    condition = pod.unschedulable
+    if condition is None:
+        return None
+    return condition.last_transition or pod.created
+
+
+def overdue_pending(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Pod]:
+    """Pods the scheduler could not place for longer than the grace period."""
+    grace = timedelta(seconds=settings.pending_grace_seconds)
+    overdue = []
+    for pod in snapshot.pending_pods:
+        since = unschedulable_since(pod)
+        if since is not None and not pod.deleting and snapshot.taken_at - since >= grace:
+            overdue.append(pod)
+    return overdue
+
+
+def pending_pods(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Finding]:
+    overdue = overdue_pending(snapshot, settings)
+    if not overdue:
+        return []
+    groups = group_pending(overdue, list(snapshot.events))
+    since = min(s for p in overdue if (s := unschedulable_since(p)) is not None)
+    lines = []
+    for group in groups:
+        line = f"{len(group.pods)} × {group.reason}"
+        if group.autoscaler:
+            line += f"\n    autoscaler: {group.autoscaler}"
+        lines.append(line)
+    count = len(overdue)
+    return [
+        Finding(
+            kind=PENDING_PODS,
+            severity="warning",
+            cluster=snapshot.cluster,
+            title=f"{count} pod{'s' if count != 1 else ''} unschedulable for more than {_minutes(timedelta(seconds=settings.pending_grace_seconds))}",
+            detail="\n".join(lines),
+            since=since,
+            facts={
+                "count": count,
+                "reasons": [g.reason for g in groups],
+                "namespaces": sorted({p.namespace for p in overdue}),
+            },
+        )
+    ]
+
+
+def _expected_not_ready(node: Node) -> bool:
+    """Nodes someone is already taking away: cordoned, being deleted, or marked by the autoscaler."""
+    return node.unschedulable or node.deleting or any(t.key == AUTOSCALER_DELETE_TAINT for t in node.taints)
+
+
+def not_ready_since(node: Node, marks: dict[str, datetime], now: datetime) -> datetime:
+    ready = node.condition("Ready")
+    return _earliest(ready.last_transition if ready else None, marks.get(f"node:{node.name}")) or now
+
+
+def troubled_nodes(snapshot: ClusterSnapshot) -> list[Node]:
+    upgrading = {n.name for n in nodes_in_upgrade(snapshot)}
+    return [
+        n
+        for n in snapshot.nodes
+        if n.readiness != "Ready" and not _expected_not_ready(n) and n.name not in upgrading
+    ]
+
+
+def nodes_not_ready(snapshot: ClusterSnapshot, marks: dict[str, datetime], settings: AlertConfig) -> list[Finding]:
+    grace = timedelta(seconds=settings.notready_grace_seconds)
+    now = snapshot.taken_at
+    overdue = [n for n in troubled_nodes(snapshot) if now - not_ready_since(n, marks, now) >= grace]
+    if not overdue:
+        return []
+    names = sorted(n.name for n in overdue)
+    zones = sorted({n.zone for n in overdue if n.zone})
+    lines = [f"{n.name} ({n.zone or 'no zone'}, {n.pool or 'no pool'}): {n.readiness}" for n in overdue[:20]]
+    return [
+        Finding(
+            kind=NODES_NOT_READY,
+            severity="critical" if len(overdue) == len(snapshot.nodes) else "warning",
+            cluster=snapshot.cluster,
+            title=f"{len(overdue)} node{'s' if len(overdue) != 1 else ''} NotReady for more than {_minutes(grace)}",
+            detail="\n".join(lines),
+            fix="Look at the kubelet and kube-proxy logs of the node; SSH in through IAP if they say nothing.",
+            since=min(not_ready_since(n, marks, now) for n in overdue),
+            facts={"count": len(overdue), "nodes": names, "zones": zones},
+        )
+    ]
+
+
+def unregistered_vms(snapshot: ClusterSnapshot, marks: dict[str, datetime], settings: AlertConfig) -> list[Finding]:
+    if snapshot.gke is None:
+        return []
+    grace = timedelta(seconds=settings.unregistered_grace_seconds)
+    now = snapshot.taken_at
+    registrations = registration_by_zone(list(snapshot.nodes), list(snapshot.vms), list(snapshot.gke.node_pools))
+    by_pool: dict[str, list[tuple[str, str, datetime, int, int]]] = {}
+    for reg in registrations:
+        for vm in reg.unregistered:
+            since = _earliest(vm.created, marks.get(f"vm:{vm.name}")) or now
+            if now - since >= grace:
+                by_pool.setdefault(reg.pool, []).append((reg.zone, vm.name, since, reg.registered, reg.vms))
+    findings = []
+    control_zone = "" if snapshot.gke.regional else snapshot.gke.location
+    for pool, rows in sorted(by_pool.items()):
+        zones = sorted({zone for zone, *_ in rows})
+        vms = sorted(name for _, name, *_ in rows)
+        per_zone = Counter(zone for zone, *_ in rows)
+        lines = []
+        for zone in zones:
+            registered, total = next((r, t) for z, _, _, r, t in rows if z == zone)
+            names = ", ".join(n for z, n, *_ in rows if z == zone)
+            lines.append(f"{zone}: {registered} of {total} running VMs registered; never registered: {names}")
+        fix = "Read kube-proxy and kubelet logs on one of these VMs (button below) or SSH in through IAP."
+        if control_zone and any(z != control_zone for z in zones):
+            lines.append(
+                f"The cluster is zonal (control plane in {control_zone}) and the missing nodes are in other zones."
+            )
+            fix += " Making the cluster regional (Terraform `location = \"<region>\"`) fixed this in the known incident."
+        findings.append(
+            Finding(
+                kind=UNREGISTERED_VMS,
+                severity="critical",
+                cluster=snapshot.cluster,
+                title=f"{len(vms)} VM{'s' if len(vms) != 1 else ''} of node pool {pool} running but never registered as nodes in {', '.join(zones)}",
+                detail="\n".join(lines),
+                fix=fix,
+                scope=pool,
+                since=min(row[2] for row in rows),
+                facts={"count": len(vms), "zones": zones, "vms": vms, "per_zone": dict(per_zone)},
+            )
+        )
+    return findings
+
+
+def autoscaler_at_max(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Finding]:
+    if snapshot.gke is None or not overdue_pending(snapshot, settings):
+        return []
+    findings = []
+    registrations = registration_by_zone(list(snapshot.nodes), list(snapshot.vms), list(snapshot.gke.node_pools))
+    for pool in snapshot.gke.node_pools:
+        limit = pool.max_nodes()
+        if limit is None:
+            continue
+        vms = sum(r.vms + len(r.changing) for r in registrations if r.pool == pool.name)
+        size = vms or sum(1 for n in snapshot.nodes if n.pool == pool.name)
+        if size < limit:
+            continue
+        nodes = sum(1 for n in snapshot.nodes if n.pool == pool.name)
+        findings.append(
+            Finding(
+                kind=AUTOSCALER_AT_MAX,
+                severity="warning",
+                cluster=snapshot.cluster,
+                title=f"Node pool {pool.name} is at its autoscaling maximum ({limit}) while pods wait",
+                detail=f"{size} VMs ({nodes} registered as nodes) of at most {limit}.",
+                fix="Raise the pool's maximum, or find out why its VMs do not become nodes.",
+                scope=pool.name,
+                since=snapshot.taken_at,
+                facts={"size": size, "max": limit},
+            )
+        )
+    return findings
+
+
+def trouble_subjects(snapshot: ClusterSnapshot) -> list[str]:
+    """Subjects whose first-seen time the store should remember this cycle."""
+    subjects = [f"node:{n.name}" for n in troubled_nodes(snapshot)]
+    if snapshot.gke is not None and snapshot.vms_known:
+        registrations = registration_by_zone(list(snapshot.nodes), list(snapshot.vms), list(snapshot.gke.node_pools))
+        subjects += [f"vm:{vm.name}" for reg in registrations for vm in reg.unregistered]
+    return subjects
