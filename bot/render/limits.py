@@ -1,0 +1,211 @@
+"""Keep every message inside Slack's limits, whatever the cluster's size.
+
+Slack rejects a whole message when one block breaks a limit, so a 2,000-pod
+answer that does not fit would be no answer at all. Renderers add blocks
+through ``MessageBuilder``, which truncates text to each element's limit,
+packs long lists of lines into as few sections as possible, stops at the
+block budget with "and N more", and records that something was cut so the
+full table can travel as a file instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.commands.reply import Attachment
+from bot.render.mrkdwn import escape, truncate
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTONS = 25
+MAX_BUTTON_LABEL = 75
+MAX_BUTTON_VALUE = 2000
+MAX_FALLBACK_TEXT = 3000
+RUN_COMMAND = "run_command"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A drill-down: pressing it runs ``command`` as if typed (the router checks it again)."""
+
+    label: str
+    command: str
+    style: str | None = None  # "primary" | "danger" | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """The full data behind a summarized list, for the attached file."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass
+class MessageBuilder:
+    """Accumulates blocks within the budget; ``cut`` turns True as soon as anything was left out."""
+
+    max_blocks: int = MAX_BLOCKS
+    blocks: list[Block] = field(default_factory=list)
+    cut: bool = False
+    _buttons: int = 0
+
+    @property
+    def room(self) -> int:
+        return self.max_blocks - len(self.blocks)
+
+    def _add(self, block: Block) -> bool:
+        if self.room <= 0:
+            self.cut = True
+            return False
+        self.blocks.append(block)
+        return True
+
+    def header(self, text: str) -> None:
+        self._add(HeaderBlock(text=truncate(text, MAX_HEADER)))
+
+    def section(self, mrkdwn: str, *, fields: list[str] | None = None) -> None:
+        """One section; text beyond the limit is cut (and noted), at most 10 fields."""
+        if len(mrkdwn) > MAX_SECTION_TEXT or (fields and len(fields) > MAX_FIELDS):
+            self.cut = True
+        items = [MarkdownTextObject(text=truncate(f, MAX_FIELD_TEXT)) for f in (fields or [])[:MAX_FIELDS]]
+        text = MarkdownTextObject(text=_cut_mrkdwn(mrkdwn, MAX_SECTION_TEXT)) if mrkdwn else None
+        if text is None and not items:
+            return
+        self._add(SectionBlock(text=text, fields=items or None))
+
+    def fields(self, fields: list[str]) -> None:
+        """Many short fields as several sections of ten."""
+        for start in range(0, len(fields), MAX_FIELDS):
+            self.section("", fields=fields[start : start + MAX_FIELDS])
+
+    def context(self, *mrkdwn: str) -> None:
+        elements = [MarkdownTextObject(text=truncate(t, MAX_FIELD_TEXT)) for t in mrkdwn if t][:MAX_CONTEXT_ELEMENTS]
+        if elements:
+            self._add(ContextBlock(elements=elements))
+
+    def divider(self) -> None:
+        if self.blocks and self.room > 1:
+            self._add(DividerBlock())
+
+    def buttons(self, buttons: list[Button]) -> None:
+        """An actions block of run_command buttons; ids stay unique across the message."""
+        elements = []
+        for button in buttons[:MAX_BUTTONS]:
+            if len(button.command) > MAX_BUTTON_VALUE:
+                continue
+            self._buttons += 1
+            elements.append(
+                ButtonElement(
+                    text=truncate(button.label, MAX_BUTTON_LABEL),
+                    action_id=f"{RUN_COMMAND}:{self._buttons}",
+                    value=button.command,
+                    style=button.style,
+                )
+            )
+        if elements:
+            self._add(ActionsBlock(elements=elements))
+
+    def lines(self, lines: list[str], *, noun: str, reserve: int = 1, limit: int | None = None) -> int:
+        """Pack mrkdwn lines into sections, leaving ``reserve`` blocks free; returns how many were shown.
+
+        What does not fit (by blocks, or beyond ``limit`` lines) is summarized
+        as "…and N more <noun>" in a context block.
+        """
+        shown_cap = len(lines) if limit is None else min(limit, len(lines))
+        shown = 0
+        chunk: list[str] = []
+        size = 0
+        for line in lines[:shown_cap]:
+            line = _cut_mrkdwn(line, MAX_SECTION_TEXT - 10)
+            if chunk and size + len(line) + 1 > MAX_SECTION_TEXT:
+                if self.room <= reserve + 1:
+                    break
+                self.section("\n".join(chunk))
+                shown += len(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line) + 1
+        if chunk and self.room > reserve:
+            self.section("\n".join(chunk))
+            shown += len(chunk)
+        rest = len(lines) - shown
+        if rest > 0:
+            self.cut = True
+            self.context(f"…and {rest:,} more {escape(noun)} (the full list is attached)")
+        return shown
+
+    def build(self) -> list[Block]:
+        return list(self.blocks)
+
+
+def _cut_mrkdwn(text: str, limit: int) -> str:
+    """Truncate, closing a code block that the cut would leave open."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 5] + "…"
+    if cut.count("```") % 2 == 1:
+        cut += "\n```"
+    return cut
+
+
+def fallback_text(text: str) -> str:
+    return truncate(text, MAX_FALLBACK_TEXT)
+
+
+def table_attachment(filename: str, title: str, tables: list[Table]) -> Attachment:
+    """Tab-separated tables, one after the other, each under its title."""
+    parts = []
+    for table in tables:
+        rows = ["\t".join(_tsv_cell(c) for c in table.columns)]
+        rows += ["\t".join(_tsv_cell(c) for c in row) for row in table.rows]
+        parts.append(f"# {table.title}\n" + "\n".join(rows))
+    return Attachment(filename=filename, content="\n\n".join(parts) + "\n", title=title)
+
+
+def _tsv_cell(value: str) -> str:
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def limit_violations(blocks: list[dict]) -> list[str]:
+    """Every way ``blocks`` (as dicts) break Slack's limits; empty when the message is valid."""
+    problems = []
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks")
+    action_ids: list[str] = []
+    for index, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "header" and len(block["text"]["text"]) > MAX_HEADER:
+            problems.append(f"block {index}: header too long")
+        if kind == "section":
+            if len(block.get("text", {}).get("text", "")) > MAX_SECTION_TEXT:
+                problems.append(f"block {index}: section text too long")
+            fields = block.get("fields", [])
+            if len(fields) > MAX_FIELDS:
+                problems.append(f"block {index}: {len(fields)} fields")
+            if any(len(f["text"]) > MAX_FIELD_TEXT for f in fields):
+                problems.append(f"block {index}: field too long")
+        if kind == "actions":
+            for element in block.get("elements", []):
+                action_ids.append(element.get("action_id", ""))
+                if len(element.get("value", "")) > MAX_BUTTON_VALUE:
+                    problems.append(f"block {index}: button value too long")
+    if len(action_ids) != len(set(action_ids)):
+        problems.append("duplicate action ids")
+    return problems
