@@ -1,0 +1,113 @@
+"""``GkeSource``: the GKE API's view of one configured cluster.
+
+The client is built on first use: finding Application Default Credentials may
+probe the metadata server, and one cluster's missing credentials must not hold
+up the bot's start-up or the other clusters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from google.api_core.retry import Retry
+from google.cloud.container_v1 import ClusterManagerClient
+from google.cloud.container_v1.services.cluster_manager.transports.rest import ClusterManagerRestTransport
+
+from bot.model.gke import GkeCluster, Operation
+from bot.settings import ClusterConfig, GkeConfig
+from bot.sources import google_errors
+from bot.sources.gke_parse import parse_cluster, parse_operation, targets_cluster
+from bot.sources.google_endpoint import credentials_for, parse_endpoint
+from bot.sources.google_retry import bounded_retry
+
+SERVICE = "The GKE API"
+ROLE = "roles/container.viewer"
+
+
+def cluster_manager_for(gke: GkeConfig) -> ClusterManagerClient:
+    """REST transport always: it is what the endpoint override (and the simulated world) speaks."""
+    credentials = credentials_for(gke.anonymous)
+    if gke.container_endpoint:
+        endpoint = parse_endpoint(gke.container_endpoint)
+        transport = ClusterManagerRestTransport(host=endpoint.host, url_scheme=endpoint.scheme, credentials=credentials)
+    else:
+        transport = ClusterManagerRestTransport(credentials=credentials)
+    return ClusterManagerClient(transport=transport)
+
+
+class GkeSource:
+    """Implements ``GkeReader``."""
+
+    def __init__(
+        self,
+        gke: GkeConfig,
+        client: ClusterManagerClient | Callable[[], ClusterManagerClient],
+        *,
+        timeout_seconds: float = 10.0,
+        retry: Retry | None = None,
+    ) -> None:
+        """``retry`` None means a single attempt; the factory passes ``bounded_retry``."""
+        self.gke = gke
+        self.timeout_seconds = timeout_seconds
+        self.retry = retry
+        self.stats: dict[str, int] = {"requests": 0}
+        self._lock = threading.Lock()
+        if isinstance(client, ClusterManagerClient):
+            self._client: ClusterManagerClient | None = client
+            self._connect: Callable[[], ClusterManagerClient] | None = None
+        else:
+            self._client, self._connect = None, client
+
+    @classmethod
+    def from_config(cls, config: ClusterConfig) -> GkeSource:
+        assert config.gke is not None, "GkeSource needs a cluster configured as GKE"
+        gke = config.gke
+        timeout = config.request_timeout_seconds
+        return cls(gke, lambda: cluster_manager_for(gke), timeout_seconds=timeout, retry=bounded_retry(timeout))
+
+    @property
+    def client(self) -> ClusterManagerClient:
+        with self._lock:
+            if self._client is None:
+                assert self._connect is not None
+                self._client = self._connect()
+            return self._client
+
+    @property
+    def cluster_path(self) -> str:
+        return f"projects/{self.gke.project}/locations/{self.gke.location}/clusters/{self.gke.cluster}"
+
+    def get_cluster(self) -> GkeCluster:
+        cluster = self._call(
+            lambda: self.client.get_cluster(name=self.cluster_path, **self._call_options()),
+            missing=f"GKE cluster {self.gke.cluster} in {self.gke.project}/{self.gke.location}",
+        )
+        return parse_cluster(cluster, project=self.gke.project)
+
+    def list_operations(self) -> list[Operation]:
+        """Operations whose target is this cluster or one of its pools, newest first.
+
+        They are listed at the cluster's own location: a zonal cluster's
+        operations live in its zone, a regional one's in its region.
+        """
+        parent = f"projects/{self.gke.project}/locations/{self.gke.location}"
+        answer = self._call(lambda: self.client.list_operations(parent=parent, **self._call_options()))
+        mine = [
+            parse_operation(op)
+            for op in answer.operations
+            if targets_cluster(op.target_link, cluster=self.gke.cluster, location=self.gke.location)
+        ]
+        return sorted(mine, key=lambda op: (op.started is not None, op.started), reverse=True)
+
+    def _call_options(self) -> dict[str, Any]:
+        return {"timeout": self.timeout_seconds, "retry": self.retry}
+
+    def _call(self, request: Callable[[], Any], *, missing: str = "") -> Any:
+        with self._lock:
+            self.stats["requests"] += 1
+        try:
+            return request()
+        except google_errors.CAUGHT as exc:
+            raise google_errors.translate(exc, service=SERVICE, role=ROLE, missing=missing) from None
