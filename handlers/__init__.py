@@ -1,0 +1,3 @@
+"""Command handlers: importing this package declares every command on the registry."""
+
+from handlers import nodes  # noqa: F401

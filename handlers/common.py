@@ -1,0 +1,91 @@
+"""What several command handlers need: log links, pool VMs, SSH hints, common flags.
+
+These are thin: each reads from a source and hands the snapshot to an
+analysis function or a result; no decisions are made here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.analysis.ssh import ssh_hint
+from bot.clusters import ClusterHandle
+from bot.commands.context import CommandContext
+from bot.commands.registry import Flag
+from bot.commands.validate import duration, free_text, positive_int, severity
+from bot.errors import NotConfigured
+from bot.model.gke import GkeCluster, ManagedVm
+from bot.model.kube import Node
+from bot.results.links import LogLink, SshHint
+from bot.sources.contracts import LogQuery
+
+NODE_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime", "node-problem-detector")
+LINK_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime")
+LINK_WINDOW = timedelta(hours=1)
+MAX_LOG_LINES = 500
+
+SINCE_FLAG = Flag("--since", metavar="DURATION", help="How far back: 15m, 1h, 2d (default 1h)", default="1h", parse=duration)
+SEVERITY_FLAG = Flag("--severity", metavar="LEVEL", help="At least this severity: info, warning, error, ...", parse=severity)
+GREP_FLAG = Flag("--grep", metavar="TEXT", help="Only lines containing TEXT (quote it if it has spaces)", parse=free_text)
+LIMIT_FLAG = Flag(
+    "--limit",
+    metavar="N",
+    help=f"At most N lines, 1 to {MAX_LOG_LINES} (default 50)",
+    default=50,
+    parse=lambda v: positive_int(v, maximum=MAX_LOG_LINES),
+)
+
+
+def cluster_flag(context: CommandContext) -> str:
+    """The ``--cluster`` part of a drill-down command line, so buttons act on the same cluster."""
+    return f"--cluster {context.handle.name}"
+
+
+def node_log_links(handle: ClusterHandle, name: str, context: CommandContext) -> tuple[LogLink, ...]:
+    if handle.logs is None:
+        return ()
+    since = context.clock.now() - LINK_WINDOW
+    return tuple(
+        LogLink(label=component, url=handle.logs.explorer_url(LogQuery(target="node", since=since, node=name, component=component)))
+        for component in LINK_COMPONENTS
+    )
+
+
+def gke_cluster_or_none(handle: ClusterHandle) -> GkeCluster | None:
+    return handle.gke.get_cluster() if handle.gke is not None else None
+
+
+def pool_vms(handle: ClusterHandle, cluster: GkeCluster, pools: list[str] | None = None) -> list[ManagedVm]:
+    """The VMs of the cluster's node pools (all, or the named ones), from their instance groups."""
+    if handle.compute is None:
+        return []
+    urls = [url for pool in cluster.node_pools if pools is None or pool.name in pools for url in pool.instance_groups]
+    return handle.compute.list_managed_vms(urls) if urls else []
+
+
+def find_pool_vm(handle: ClusterHandle, cluster: GkeCluster, name: str) -> ManagedVm | None:
+    return next((vm for vm in pool_vms(handle, cluster) if vm.name == name), None)
+
+
+def ssh_for(handle: ClusterHandle, target: str, zone: str, *, registered: bool, gke: GkeCluster | None = None) -> SshHint:
+    config = handle.config.gke
+    if config is None:
+        raise NotConfigured(
+            f"`{handle.name}` is not configured as a GKE cluster, so there is no IAP SSH to offer; "
+            "add its project and location under `gke:` in the configuration."
+        )
+    project = gke.project if gke is not None else config.project
+    return ssh_hint(
+        cluster=handle.name,
+        target=target,
+        zone=zone,
+        project=project,
+        gke_cluster=gke.name if gke is not None else config.cluster,
+        gke_location=gke.location if gke is not None else config.location,
+        registered=registered,
+    )
+
+
+def node_zone(node: Node) -> str:
+    instance = node.gce_instance
+    return node.zone or (instance[1] if instance else "")

@@ -1,0 +1,87 @@
+"""`nodes`: node health per zone and pool, and on GKE the pool VMs that never became nodes."""
+
+from __future__ import annotations
+
+from bot.analysis.nodes import count_nodes, is_problem_node, node_problems, total_counts, version_skew
+from bot.analysis.registration import registration_by_zone, unregistered_vms
+from bot.commands.context import CommandContext
+from bot.commands.registry import Flag, ParsedArgs, command
+from bot.commands.reply import Reply
+from bot.commands.validate import dns_label, resource_name
+from bot.errors import ChatOpsError
+from bot.render.nodes import render_nodes
+from bot.results.nodes import NodesResult, ZoneRow
+from handlers.common import gke_cluster_or_none, pool_vms
+
+
+@command(
+    "nodes",
+    "Nodes per zone and node pool: Ready / NotReady / cordoned, versions, VMs that never registered",
+    flags=(
+        Flag("--pool", metavar="POOL", help="Only this node pool", parse=lambda v: dns_label(v, "node pool name")),
+        Flag("--zone", metavar="ZONE", help="Only this zone, e.g. us-west1-b", parse=lambda v: resource_name(v, "zone")),
+        Flag("--problems", takes_value=False, help="Only zones and nodes with something wrong"),
+    ),
+    examples=("nodes", "nodes --zone us-west1-b", "nodes --pool default-pool --problems"),
+)
+def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
+    handle = context.handle
+    pool, zone, problems_only = args.get("pool"), args.get("zone"), bool(args.get("problems"))
+    listed = [n for n in handle.kube.list_nodes() if (not pool or n.pool == pool) and (not zone or n.zone == zone)]
+    notes: list[str] = []
+    gke = gke_cluster_or_none(handle)
+    registrations = []
+    if gke is not None:
+        pools = [p for p in gke.node_pools if not pool or p.name == pool]
+        if handle.compute is None:
+            notes.append("The Compute API is not configured, so VMs that never registered cannot be seen.")
+        else:
+            try:
+                vms = [vm for vm in pool_vms(handle, gke, [p.name for p in pools]) if not zone or vm.zone == zone]
+                pools_in_zone = [p for p in pools if not zone or zone in p.locations]
+                registrations = [
+                    r for r in registration_by_zone(listed, vms, pools_in_zone) if not zone or r.zone == zone
+                ]
+            except ChatOpsError as exc:
+                notes.append(f"Node-pool VMs could not be read: {exc}")
+        control_plane = gke.master_version
+    else:
+        try:
+            control_plane = handle.kube.server_version()
+        except ChatOpsError:
+            control_plane = ""
+    counts = count_nodes(listed)
+    rows = _merge(counts, registrations)
+    problems = node_problems(listed)
+    if problems_only:
+        rows = [r for r in rows if _row_has_problem(r, listed)]
+    result = NodesResult(
+        cluster=handle.name,
+        now=context.clock.now(),
+        rows=tuple(rows),
+        total=total_counts(counts),
+        control_plane_version=control_plane,
+        skew=tuple(version_skew(listed, control_plane)),
+        problems=tuple(problems),
+        unregistered=tuple(unregistered_vms(registrations)),
+        gke=gke is not None,
+        problems_only=problems_only,
+        filters={k: v for k, v in (("pool", pool), ("zone", zone)) if v},
+        notes=tuple(notes),
+    )
+    return render_nodes(result)
+
+
+def _merge(counts, registrations) -> list[ZoneRow]:
+    """One row per (zone, pool) seen by either API, so a zone with VMs and no nodes still shows."""
+    by_key: dict[tuple[str, str], ZoneRow] = {(c.zone, c.pool): ZoneRow(c.zone, c.pool, c) for c in counts}
+    for reg in registrations:
+        existing = by_key.get((reg.zone, reg.pool))
+        by_key[(reg.zone, reg.pool)] = ZoneRow(reg.zone, reg.pool, existing.counts if existing else None, reg)
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def _row_has_problem(row: ZoneRow, nodes) -> bool:
+    if row.registration is not None and row.registration.unregistered:
+        return True
+    return any(is_problem_node(n) for n in nodes if (n.zone, n.pool) == (row.zone, row.pool))
