@@ -1,0 +1,258 @@
+"""The alerting service: scheduled check cycles, the daily digest, and what commands and buttons call.
+
+One interval job per cluster runs ``cycle`` (snapshot -> checks -> incidents
+-> outbox flush); a cron job posts the digest. Jobs live in the same database
+as the incidents. Only the leader (see ``bot.leader``) runs checks or posts, so
+two replicas post one alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.alerts import render
+from bot.alerts.checks import checked_kinds, next_marks, run_checks
+from bot.alerts.engine import IncidentEngine
+from bot.alerts.notifier import SlackNotifier
+from bot.alerts.snapshot import take_snapshot
+from bot.alerts.store import Incident, IncidentStore
+from bot.analysis.cluster_config import config_findings
+from bot.clock import Clock
+from bot.clusters import ClusterRegistry
+from bot.errors import BadInput, ChatOpsError, NotFound
+from bot.model.findings import Finding
+from bot.settings import AlertConfig
+
+log = logging.getLogger(__name__)
+
+# Jobs in a persistent store must name their function by import path and carry only plain
+# arguments; they find their live service here by the key given when it started.
+_RUNNING: dict[str, AlertService] = {}
+
+
+def _cycle_job(service_key: str, cluster: str) -> None:
+    service = _RUNNING.get(service_key)
+    if service is not None:
+        service.run_cycle(cluster)
+
+
+def _digest_job(service_key: str) -> None:
+    service = _RUNNING.get(service_key)
+    if service is not None:
+        service.digest()
+
+
+class Leadership(Protocol):
+    def try_acquire_or_renew(self) -> bool: ...
+
+
+class AlwaysLeader:
+    """Single-replica mode: no lease configured, this process always leads."""
+
+    def try_acquire_or_renew(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class MuteResult:
+    target: str  # "incident #12" or a kind
+    until: datetime | None
+
+
+class AlertService:
+    def __init__(
+        self,
+        settings: AlertConfig,
+        clusters: ClusterRegistry,
+        store: IncidentStore,
+        notifier: SlackNotifier,
+        clock: Clock,
+        leader: Leadership | None = None,
+        permalink: Callable[[Incident], str | None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clusters = clusters
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.leader = leader or AlwaysLeader()
+        self.engine = IncidentEngine(store, notifier, clock, settings)
+        self._permalink = permalink or self._slack_permalink
+        self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
+        self._scheduler: BackgroundScheduler | None = None
+        self._key = uuid.uuid4().hex
+
+    # -- cycles ------------------------------------------------------------------------
+
+    def run_cycle(self, cluster_name: str) -> list[Finding]:
+        """One check of one cluster; nothing happens on a replica that is not the leader."""
+        if not self.leader.try_acquire_or_renew():
+            return []
+        handle = self.clusters.get(cluster_name)
+        with self._locks.setdefault(cluster_name, threading.Lock()):
+            snapshot = take_snapshot(handle, self.clock)
+            marks = self.store.first_seen(cluster_name)
+            findings = run_checks(snapshot, marks, self.settings)
+            self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks))
+            self.engine.process(cluster_name, findings, checked_kinds(snapshot))
+            self.notifier.flush()
+        return findings
+
+    def run_all_once(self) -> dict[str, list[Finding]]:
+        return {name: self.run_cycle(name) for name in self.clusters.names()}
+
+    def digest(self) -> None:
+        """Post the standing picture: open incidents and configuration findings (a zonal cluster among them)."""
+        if not self.leader.try_acquire_or_renew():
+            return
+        standing: list[Finding] = []
+        unreachable: list[str] = []
+        for handle in self.clusters:
+            if handle.gke is None:
+                continue
+            try:
+                standing += config_findings(handle.gke.get_cluster(), handle.name)
+            except ChatOpsError:
+                unreachable.append(handle.name)
+        text, blocks = render.digest(self.clock.now(), self.open_incidents(), standing, unreachable)
+        self.notifier.post_channel(self.settings.channel, text, blocks)
+        self.notifier.flush()
+
+    # -- scheduling --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._scheduler is not None:
+            return
+        _RUNNING[self._key] = self
+        scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.store.engine), "local": MemoryJobStore()},
+            timezone=self.settings.timezone,
+        )
+        for name in self.clusters.names():
+            scheduler.add_job(
+                _cycle_job,
+                "interval",
+                seconds=self.settings.interval_seconds,
+                jitter=self.settings.jitter_seconds or None,
+                args=[self._key, name],
+                id=f"check:{name}",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=self.settings.interval_seconds,
+            )
+        scheduler.add_job(
+            _digest_job,
+            CronTrigger.from_crontab(self.settings.digest_cron, timezone=self.settings.timezone),
+            args=[self._key],
+            id="digest",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        _RUNNING.pop(self._key, None)
+
+    def jobs(self) -> list[Any]:
+        return self._scheduler.get_jobs() if self._scheduler is not None else []
+
+    # -- people ------------------------------------------------------------------------
+
+    def open_incidents(self) -> list[render.IncidentSummary]:
+        return [
+            render.IncidentSummary(
+                id=i.id, cluster=i.cluster, kind=i.kind, severity=i.severity, title=i.title, since=i.since,
+                acknowledged_by=i.acknowledged_by, muted_until=i.muted_until, permalink=self._permalink(i),
+            )
+            for i in self.store.open_incidents()
+        ]
+
+    def acknowledge(self, incident_id: int, user: str) -> Incident:
+        return self.engine.acknowledge(self._open(incident_id).id, user)
+
+    def resolve(self, incident_id: int, user: str) -> Incident:
+        return self.engine.resolve_by_hand(self._open(incident_id).id, user)
+
+    def mute(self, target: str, duration: timedelta, user: str) -> MuteResult:
+        until = self.clock.now() + duration
+        if target.isdigit():
+            incident = self.engine.mute(self._open(int(target)).id, until, user)
+            return MuteResult(f"incident #{incident.id}", until)
+        self.store.mute_kind(_known_kind(target), until, user, self.clock.now())
+        return MuteResult(target, until)
+
+    def unmute(self, target: str, user: str) -> MuteResult:
+        if target.isdigit():
+            incident = self.engine.unmute(self._open(int(target)).id, user)
+            return MuteResult(f"incident #{incident.id}", None)
+        if not self.store.unmute_kind(_known_kind(target)):
+            raise NotFound(f"`{target}` was not muted.")
+        return MuteResult(target, None)
+
+    def thread_defaults(self, channel: str, thread_ts: str) -> dict[str, str]:
+        return self.engine.thread_defaults(channel, thread_ts)
+
+    def registrar(self, app: Any) -> None:
+        """Bolt listeners for the incident buttons: ack at once, then act and record who clicked."""
+
+        def on_button(act: Callable[[int, str], Any]) -> Callable[..., None]:
+            def listener(ack: Callable[[], None], body: dict[str, Any], action: dict[str, Any]) -> None:
+                ack()
+                try:
+                    act(int(action.get("value", "")), str((body.get("user") or {}).get("id", "")))
+                except (ValueError, LookupError, ChatOpsError) as exc:
+                    log.info("incident button ignored: %s", exc)
+
+            return listener
+
+        app.action(render.ACK_ACTION)(on_button(self.acknowledge))
+        app.action(render.RESOLVE_ACTION)(on_button(self.resolve))
+        app.action(render.MUTE_ACTION)(
+            on_button(lambda incident_id, user: self.mute(str(incident_id), timedelta(hours=1), user))
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _open(self, incident_id: int) -> Incident:
+        incident = self.store.get(incident_id)
+        if incident is None:
+            raise NotFound(f"There is no incident #{incident_id}.")
+        if incident.status != "open":
+            raise BadInput(f"Incident #{incident_id} is already resolved.")
+        return incident
+
+    def _slack_permalink(self, incident: Incident) -> str | None:
+        if not incident.parent_ts:
+            return None
+        try:
+            answer = self.notifier.client.chat_getPermalink(channel=incident.channel, message_ts=incident.parent_ts)
+            return str(answer["permalink"])
+        except Exception:  # the list still answers without links
+            return None
+
+
+def _known_kind(kind: str) -> str:
+    from bot.model import findings
+
+    kinds = {value for name, value in vars(findings).items() if name.isupper() and isinstance(value, str)}
+    if kind not in kinds:
+        raise BadInput(f"`{kind}` is neither an incident number nor a kind: one of {', '.join(sorted(kinds))}.")
+    return kind
