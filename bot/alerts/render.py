@@ -260,3 +260,22 @@ def digest(
             )
         )
     return text, blocks
+
+
+def incident_list_plain(rows: Sequence[IncidentSummary], now: datetime) -> str:
+    """The console rendering of `alerts`."""
+    if not rows:
+        return "No open incidents."
+    lines = []
+    for row in rows:
+        ack = f"acknowledged by {row.acknowledged_by}" if row.acknowledged_by else "not acknowledged"
+        lines.append(
+            f"#{row.id} [{row.severity}] {row.cluster}: {row.title} (since {clock_time(row.since)}, {ack})"
+            + (f" {row.permalink}" if row.permalink else "")
+        )
+    return "\n".join(lines)
+
+
+def confirmation(sentence: str) -> Message:
+    """A one-sentence answer to `alerts ack|mute|unmute`; ``sentence`` is already escaped."""
+    return sentence, [SectionBlock(text=MarkdownTextObject(text=truncate(sentence, SECTION_LIMIT)))]

@@ -1,0 +1,103 @@
+"""`alerts`: open incidents, acknowledge, mute and unmute, recording who did it.
+
+Thin on purpose: the alert service (``context.services["alerts"]``) acts and
+``bot.alerts.render`` draws; this module connects the command line to both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.alerts import render
+from bot.commands.context import CommandContext
+from bot.commands.registry import Arg, ParsedArgs, command
+from bot.commands.reply import Reply
+from bot.commands.validate import _show, duration, positive_int
+from bot.errors import BadInput, NotConfigured
+from bot.render.mrkdwn import code, escape
+
+_TARGET = re.compile(r"^(\d{1,9}|[a-z][a-z0-9-]{0,39})$")
+
+
+def _service(context: CommandContext) -> Any:
+    service = context.services.get("alerts")
+    if service is None:
+        raise NotConfigured(
+            "Alerts are not running on this bot (`alerts.enabled` is off, or no alert channel is configured)."
+        )
+    return service
+
+
+def _who(context: CommandContext) -> str:
+    return context.invocation.user_id or context.invocation.user_name or "console"
+
+
+def _target(value: str) -> str:
+    """An incident number (`12`, `#12`) or a finding kind (`pending-pods`)."""
+    cleaned = value.strip().lstrip("#").lower()
+    if not _TARGET.match(cleaned):
+        raise BadInput(f"`{_show(value)}` is neither an incident number nor a kind such as `pending-pods`.")
+    return cleaned
+
+
+def _incident_id(value: str) -> int:
+    return positive_int(value.strip().lstrip("#"), maximum=999_999_999)
+
+
+def _answer(sentence: str, plain: str) -> Reply:
+    text, blocks = render.confirmation(sentence)
+    return Reply(text=text, blocks=blocks, plain=plain, public=True)
+
+
+@command("alerts", "Open incidents, with links to their threads", needs_cluster=False, examples=("alerts",))
+def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
+    rows = _service(context).open_incidents()
+    now = context.clock.now()
+    text, blocks = render.incident_list(rows, now)
+    return Reply(text=text, blocks=blocks, plain=render.incident_list_plain(rows, now))
+
+
+@command(
+    "alerts ack",
+    "Acknowledge an incident: you are on it",
+    args=(Arg("ID", help="Incident number, as shown by `alerts`", parse=_incident_id),),
+    needs_cluster=False,
+    examples=("alerts ack 12",),
+)
+def acknowledge(context: CommandContext, args: ParsedArgs) -> Reply:
+    incident = _service(context).acknowledge(args.ID, _who(context))
+    who = incident.acknowledged_by or _who(context)
+    sentence = f"Incident #{incident.id} ({escape(incident.title)}) is acknowledged by {render._user(who)}."
+    return _answer(sentence, f"Incident #{incident.id} acknowledged by {who}.")
+
+
+@command(
+    "alerts mute",
+    "Silence an incident or a kind of finding for a while (state is still tracked)",
+    args=(
+        Arg("TARGET", help="Incident number or kind (pending-pods, unregistered-vms, ...)", parse=_target),
+        Arg("DURATION", help="15m, 2h, 1d (at most 30d)", parse=duration),
+    ),
+    needs_cluster=False,
+    examples=("alerts mute 12 1h", "alerts mute pending-pods 30m"),
+)
+def mute(context: CommandContext, args: ParsedArgs) -> Reply:
+    result = _service(context).mute(args.TARGET, args.DURATION, _who(context))
+    until = render.clock_time(result.until) if result.until else "further notice"
+    return _answer(
+        f"Muted {code(result.target)} until {until} (by {render._user(_who(context))}).",
+        f"Muted {result.target} until {until}.",
+    )
+
+
+@command(
+    "alerts unmute",
+    "End a mute early",
+    args=(Arg("TARGET", help="Incident number or kind", parse=_target),),
+    needs_cluster=False,
+    examples=("alerts unmute pending-pods",),
+)
+def unmute(context: CommandContext, args: ParsedArgs) -> Reply:
+    result = _service(context).unmute(args.TARGET, _who(context))
+    return _answer(f"{code(result.target)} is no longer muted.", f"{result.target} is no longer muted.")
