@@ -618,3 +618,15 @@ def test_build_context_holds_the_package_and_nothing_else() -> None:
             for source in args.split()[:-1]:
                 assert (REPO / source).exists(), source
                 assert not dockerignored(source), source
+
+
+def test_the_deploy_guide_lists_exactly_the_granted_reads() -> None:
+    guide = (DEPLOY / "README.md").read_text()
+    section = guide.split("## RBAC", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z/]+)` \| ([a-z, ]+) \|", section, re.M)
+    listed = {
+        (resource.split("/")[0], resource.split("/")[1]) if resource.startswith("policy/") else ("", resource)
+        for resource, _ in rows
+    }
+    assert listed == ALLOWED_READS
+    assert LEADER_LEASE in section
