@@ -65,17 +65,22 @@ FaultQueue = Callable[[World], list[int]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def google_middleware(world: World, fault_queue: FaultQueue) -> Callable[..., Awaitable[web.StreamResponse]]:
+def google_middleware(
+    world: World, fault_queue: FaultQueue, *, exempt: tuple[str, ...] = ()
+) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Answer an injected fault before the handler runs, and turn ``GoogleApiError`` into JSON.
 
     Faults are consumed one request at a time so a test can script "503, then
-    success" and watch the bot retry.
+    success" and watch the bot retry; paths under ``exempt`` (helpers that are
+    not the API itself) never consume one.
     """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        with world.lock:
-            code = world.faults.take(fault_queue(world))
+        code = None
+        if not (exempt and request.path.startswith(exempt)):
+            with world.lock:
+                code = world.faults.take(fault_queue(world))
         if code is not None:
             return error_response(code, _INJECTED_MESSAGES.get(code, f"Injected error {code}."))
         try:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from sim.google.errors import GoogleApiError, google_middleware
 from sim.google.log_filter import FilterError, compile_filter
+from sim.google.metadata import METADATA_PREFIX, add_metadata_routes
 from sim.google.paging import fingerprint, page
 from sim.google.state import GoogleState
 from sim.world import World
@@ -100,6 +101,7 @@ def _page_size(raw: Any) -> int:
 
 def build_app(world: World) -> web.Application:
     api = LoggingApi(world)
-    app = web.Application(middlewares=[google_middleware(world, lambda w: w.faults.logging_errors)])
+    app = web.Application(middlewares=[google_middleware(world, lambda w: w.faults.logging_errors, exempt=(METADATA_PREFIX,))])
     app.router.add_post("/v2/entries:list", api.list_entries)
+    add_metadata_routes(app)
     return app

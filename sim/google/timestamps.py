@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[Tt ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d{1,9}))?)?"
-    r"(?P<zone>[Zz]|[+-]\d{2}:\d{2})?$"
+    r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
 
 
