@@ -156,6 +156,6 @@ def test_from_config_builds_its_client_on_first_use_only(world: World, endpoints
                       container_endpoint=endpoints.gke, anonymous=True),
     )
     source = GkeSource.from_config(config)
-    assert source._client is None
+    assert not source._client.built
     assert source.get_cluster().master_version == "1.30.5-gke.1014001"
     assert source.stats["requests"] == 1

@@ -21,6 +21,7 @@ from bot.sources import google_errors
 from bot.sources.gke_parse import parse_cluster, parse_operation, targets_cluster
 from bot.sources.google_endpoint import credentials_for, parse_endpoint
 from bot.sources.google_retry import bounded_retry
+from bot.sources.lazy import Lazy
 
 SERVICE = "The GKE API"
 ROLE = "roles/container.viewer"
@@ -54,11 +55,7 @@ class GkeSource:
         self.retry = retry
         self.stats: dict[str, int] = {"requests": 0}
         self._lock = threading.Lock()
-        if isinstance(client, ClusterManagerClient):
-            self._client: ClusterManagerClient | None = client
-            self._connect: Callable[[], ClusterManagerClient] | None = None
-        else:
-            self._client, self._connect = None, client
+        self._client = Lazy(client, ClusterManagerClient)
 
     @classmethod
     def from_config(cls, config: ClusterConfig) -> GkeSource:
@@ -69,11 +66,7 @@ class GkeSource:
 
     @property
     def client(self) -> ClusterManagerClient:
-        with self._lock:
-            if self._client is None:
-                assert self._connect is not None
-                self._client = self._connect()
-            return self._client
+        return self._client.get()
 
     @property
     def cluster_path(self) -> str:

@@ -31,6 +31,7 @@ from bot.sources.kube_parse import (
     parse_node,
     parse_pod,
 )
+from bot.sources.lazy import Lazy
 
 T = TypeVar("T")
 
@@ -56,11 +57,7 @@ class KubeSource:
         self.page_size = page_size
         self.stats: dict[str, int] = {"requests": 0, "bytes": 0}
         self._lock = threading.Lock()
-        if isinstance(api_client, client.ApiClient):
-            self._client: client.ApiClient | None = api_client
-            self._connect: Callable[[], client.ApiClient] | None = None
-        else:
-            self._client, self._connect = None, api_client
+        self._client = Lazy(api_client, client.ApiClient)
 
     @classmethod
     def from_config(cls, config: ClusterConfig) -> KubeSource:
@@ -69,11 +66,7 @@ class KubeSource:
     @property
     def api_client(self) -> client.ApiClient:
         """The client, built on first use (raises ``NotConfigured`` while that fails)."""
-        with self._lock:
-            if self._client is None:
-                assert self._connect is not None
-                self._client = self._connect()
-            return self._client
+        return self._client.get()
 
     # -- KubeReader ---------------------------------------------------------------------
 

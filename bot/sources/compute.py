@@ -1,0 +1,167 @@
+"""``ComputeSource``: the VMs behind a node pool's instance groups.
+
+This is the side of the shortfall the Kubernetes API cannot show: VMs that
+run (and are billed) but never registered as nodes. Listing members is one
+paged call per zonal group; a VM's creation time needs one more call per VM,
+so it is fetched only for the VMs a caller asks about.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from google.api_core.retry import Retry
+from google.cloud import compute_v1
+from google.cloud.compute_v1.services.instance_group_managers.transports.rest import (
+    InstanceGroupManagersRestTransport,
+)
+from google.cloud.compute_v1.services.instances.transports.rest import InstancesRestTransport
+
+from bot.errors import BadInput
+from bot.model.gke import ManagedVm
+from bot.settings import ClusterConfig, GkeConfig
+from bot.sources import google_errors
+from bot.sources.compute_parse import (
+    creator_group,
+    parse_creation_timestamp,
+    parse_managed_instance,
+    parse_zonal_url,
+)
+from bot.sources.google_endpoint import credentials_for, parse_endpoint
+from bot.sources.google_retry import bounded_retry
+from bot.sources.lazy import Lazy
+
+SERVICE = "The Compute Engine API"
+ROLE = "roles/compute.viewer"
+PAGE_SIZE = 500
+
+def _transport_options(gke: GkeConfig) -> dict[str, Any]:
+    options: dict[str, Any] = {"credentials": credentials_for(gke.anonymous)}
+    if gke.compute_endpoint:
+        endpoint = parse_endpoint(gke.compute_endpoint)
+        options.update(host=endpoint.host, url_scheme=endpoint.scheme)
+    return options
+
+
+def groups_client_for(gke: GkeConfig) -> compute_v1.InstanceGroupManagersClient:
+    return compute_v1.InstanceGroupManagersClient(transport=InstanceGroupManagersRestTransport(**_transport_options(gke)))
+
+
+def instances_client_for(gke: GkeConfig) -> compute_v1.InstancesClient:
+    return compute_v1.InstancesClient(transport=InstancesRestTransport(**_transport_options(gke)))
+
+
+class ComputeSource:
+    """Implements ``ComputeReader``; ``vm_details`` and ``with_created`` go one VM at a time."""
+
+    def __init__(
+        self,
+        gke: GkeConfig,
+        groups: compute_v1.InstanceGroupManagersClient | Callable[[], compute_v1.InstanceGroupManagersClient],
+        instances: compute_v1.InstancesClient | Callable[[], compute_v1.InstancesClient],
+        *,
+        timeout_seconds: float = 10.0,
+        retry: Retry | None = None,
+    ) -> None:
+        self.gke = gke
+        self.timeout_seconds = timeout_seconds
+        self.retry = retry
+        self.stats: dict[str, int] = {"requests": 0}
+        self._stats_lock = threading.Lock()
+        self._groups = Lazy(groups, compute_v1.InstanceGroupManagersClient)
+        self._instances = Lazy(instances, compute_v1.InstancesClient)
+
+    @classmethod
+    def from_config(cls, config: ClusterConfig) -> ComputeSource:
+        assert config.gke is not None, "ComputeSource needs a cluster configured as GKE"
+        gke = config.gke
+        timeout = config.request_timeout_seconds
+        return cls(
+            gke,
+            lambda: groups_client_for(gke),
+            lambda: instances_client_for(gke),
+            timeout_seconds=timeout,
+            retry=bounded_retry(timeout),
+        )
+
+    def list_managed_vms(
+        self, instance_group_urls: list[str], *, pools: Mapping[tuple[str, str], str] | None = None
+    ) -> list[ManagedVm]:
+        """Members of each group; ``pools`` ((zone, group) -> pool, see ``pools_by_group``) names their pool."""
+        known = dict(pools or {})
+        vms: list[ManagedVm] = []
+        for url in instance_group_urls:
+            group = parse_zonal_url(url)
+            if group is None or group.collection != "instanceGroupManagers":
+                raise BadInput(f"{url!r} is not an instance group manager URL.")
+            request = compute_v1.ListManagedInstancesInstanceGroupManagersRequest(
+                project=group.project, zone=group.zone, instance_group_manager=group.name, max_results=PAGE_SIZE
+            )
+            missing = f"Instance group {group.name} in {group.zone}"
+            pager = self._call(
+                lambda r=request: self._groups.get().list_managed_instances(request=r, **self._options()),
+                missing=missing,
+            )
+            for page in self._pages(pager, missing=missing):
+                vms.extend(
+                    parse_managed_instance(m, group=group, pools=known, cluster=self.gke.cluster)
+                    for m in page.managed_instances
+                )
+        return vms
+
+    def vm_details(self, zone: str, name: str) -> ManagedVm:
+        """One VM with its creation time; group and pool come from its ``created-by`` metadata."""
+        instance = self._call(
+            lambda: self._instances.get().get(project=self.gke.project, zone=zone, instance=name, **self._options()),
+            missing=f"VM {name} in {zone}",
+        )
+        group = creator_group(instance)
+        return ManagedVm(
+            name=instance.name,
+            zone=zone,
+            instance_group=group.name if group else "",
+            status=instance.status or "",
+            current_action="",
+            created=parse_creation_timestamp(instance.creation_timestamp),
+            pool=instance.labels.get("goog-k8s-node-pool-name", ""),
+        )
+
+    def with_created(self, vms: Iterable[ManagedVm]) -> list[ManagedVm]:
+        """The same VMs with ``created`` filled in: one request per VM, so pass only those that matter."""
+        filled = []
+        for vm in vms:
+            if vm.created is None:
+                vm = replace(vm, created=self.vm_details(vm.zone, vm.name).created)
+            filled.append(vm)
+        return filled
+
+    def _options(self) -> dict[str, Any]:
+        return {"timeout": self.timeout_seconds, "retry": self.retry}
+
+    def _pages(self, pager: Any, *, missing: str) -> Iterable[Any]:
+        """The pager's pages; each one after the first is a request of its own, counted and translated."""
+        pages = iter(pager.pages)
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except google_errors.CAUGHT as exc:
+                raise google_errors.translate(exc, service=SERVICE, role=ROLE, missing=missing) from None
+            yield page
+            if page.next_page_token:
+                self._count()
+
+    def _call(self, request: Callable[[], Any], *, missing: str = "") -> Any:
+        self._count()
+        try:
+            return request()
+        except google_errors.CAUGHT as exc:
+            raise google_errors.translate(exc, service=SERVICE, role=ROLE, missing=missing) from None
+
+    def _count(self) -> None:
+        with self._stats_lock:
+            self.stats["requests"] += 1
