@@ -1,8 +1,311 @@
-"""Placeholder API application (being written)."""
+"""The simulated kube-apiserver over HTTP, in the real server's JSON shapes.
+
+One catch-all route parses Kubernetes URLs itself (``/api/v1/...`` and
+``/apis/GROUP/VERSION/...``, cluster or namespace scope), because the URL
+grammar is regular and a parser says it more plainly than twenty routes.
+Faults from the world (control plane down, slow answers) apply to every
+request, ``/version`` included, as they would on a real control plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
 from aiohttp import web
 
+from sim.kube import discovery, logs, status, tables
+from sim.kube.resources import RESOURCES, Resource
+from sim.kube.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from sim.kube.status import KubeError
+from sim.kube.watch import serve_watch
 from sim.world import World
+
+WORLD = web.AppKey("world", World)
+JSON = "application/json"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource URL names: a resource, maybe a namespace, a name, a subresource."""
+
+    res: Resource
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def _not_found_path() -> KubeError:
+    return KubeError(404, "the server could not find the requested resource", details={})
+
+
+def parse_target(path: str) -> Target | tuple[str, str | None]:
+    """A resource Target, or ("discovery", group_version) / ("group", name) for documents."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        group_version, rest = "v1", parts[2:]
+    elif parts and parts[0] == "apis" and len(parts) >= 3:
+        group_version, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+    elif parts and parts[0] == "apis" and len(parts) == 2:
+        return ("group", parts[1])
+    else:
+        raise _not_found_path()
+    if not rest:
+        return ("discovery", group_version)
+    namespace: str | None = None
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    if len(rest) > 3:
+        raise _not_found_path()
+    res = RESOURCES.get(rest[0])
+    if res is None or res.api_version != group_version or (namespace is not None and not res.namespaced):
+        raise _not_found_path()
+    name = rest[1] if len(rest) > 1 else None
+    subresource = rest[2] if len(rest) > 2 else None
+    if name is not None and res.namespaced and namespace is None:
+        raise _not_found_path()
+    return Target(res, namespace, name, subresource)
+
+
+def json_response(body: Any, code: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=code, content_type=JSON)
+
+
+def status_response(error: KubeError) -> web.Response:
+    return json_response(error.body(), error.code)
+
+
+@web.middleware
+async def faults_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """World faults first, then any KubeError raised below becomes its Status."""
+    faults = request.app[WORLD].faults
+    if faults.kube_delay_seconds > 0:
+        await asyncio.sleep(faults.kube_delay_seconds)
+    if faults.kube_down:
+        return status_response(KubeError(503, "the server is currently unable to handle the request", reason="ServiceUnavailable"))
+    try:
+        return await handler(request)
+    except KubeError as error:
+        return status_response(error)
+
+
+def _int_param(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise status.bad_request(f'invalid value for {name}: "{raw}" is not an integer') from None
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("true", "1")
+
+
+def _check_access(request: web.Request, res: Resource, verb: str, namespace: str | None, name: str | None = None, sub: str | None = None) -> None:
+    forbidden = request.app[WORLD].kube.forbidden
+    if res.plural in forbidden or (sub and f"{res.plural}/{sub}" in forbidden):
+        raise status.forbidden(res, verb, namespace, name, sub)
+
+
+async def handle_resource(request: web.Request) -> web.StreamResponse:
+    parsed = parse_target(request.path)
+    if isinstance(parsed, tuple):
+        return discovery_document(*parsed)
+    target = parsed
+    method = request.method
+    if method == "GET" and target.name is None:
+        return await list_or_watch(request, target)
+    if target.name is None and method == "POST":
+        return await create(request, target)
+    if target.name is not None and target.subresource is None:
+        if method == "GET":
+            return get_one(request, target)
+        if method == "PUT":
+            return await replace(request, target)
+        if method == "DELETE":
+            return delete(request, target)
+    if method == "GET" and target.res.plural == "pods" and target.subresource == "log":
+        return pod_log(request, target)
+    if target.subresource is not None and method == "GET" and target.subresource == "status":
+        return get_one(request, target)
+    if target.subresource is not None:
+        raise _not_found_path()
+    raise KubeError(405, f"the server does not allow this method on the requested resource", reason="MethodNotAllowed")
+
+
+def discovery_document(kind: str, name: str | None) -> web.Response:
+    document = discovery.api_resource_list(name or "") if kind == "discovery" else discovery.api_group(name or "")
+    if document is None:
+        raise _not_found_path()
+    return json_response(document)
+
+
+async def list_or_watch(request: web.Request, target: Target) -> web.StreamResponse:
+    world = request.app[WORLD]
+    store = world.kube
+    res = target.res
+    verb = "watch" if _flag(request, "watch") else "list"
+    _check_access(request, res, verb, target.namespace)
+    labels = parse_label_selector(request.query.get("labelSelector"))
+    fields = parse_field_selector(res.plural, request.query.get("fieldSelector"))
+    if verb == "watch":
+        namespace = target.namespace
+
+        def matches(obj: dict[str, Any]) -> bool:
+            if namespace is not None and (obj.get("metadata") or {}).get("namespace") != namespace:
+                return False
+            return labels_match(labels, obj) and fields_match(res.plural, fields, obj)
+
+        raw_rv = request.query.get("resourceVersion", "")
+        try:
+            since = None if raw_rv in ("", "0") else int(raw_rv)
+        except ValueError:
+            raise status.bad_request(f"invalid resource version: {raw_rv}") from None
+        timeout = _int_param(request, "timeoutSeconds")
+        return await serve_watch(
+            request,
+            store,
+            res,
+            matches,
+            since=since,
+            bookmarks=_flag(request, "allowWatchBookmarks"),
+            send_initial_end=_flag(request, "sendInitialEvents"),
+            timeout_seconds=float(timeout) if timeout else None,
+        )
+    page = store.select(
+        res.plural,
+        namespace=target.namespace,
+        labels=labels,
+        fields=fields,
+        limit=max(_int_param(request, "limit") or 0, 0),
+        continue_token=request.query.get("continue") or None,
+    )
+    meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
+    if page.continue_token:
+        meta["continue"] = page.continue_token
+    if page.remaining is not None:
+        meta["remainingItemCount"] = page.remaining
+    if tables.wants_table(request.headers.get("Accept", "")) and res.plural in tables.PRINTERS:
+        body = tables.table(res.plural, page.objects, world.clock.now(), meta, request.query.get("includeObject", "Metadata"))
+        return json_response(body)
+    head = orjson.dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})
+    payload = head[:-1] + b',"items":[' + b",".join(page.items) + b"]}"
+    return web.Response(body=payload, content_type=JSON)
+
+
+def get_one(request: web.Request, target: Target) -> web.Response:
+    world = request.app[WORLD]
+    res, name = target.res, target.name or ""
+    _check_access(request, res, "get", target.namespace, name)
+    raw = world.kube.get_raw(res.plural, target.namespace, name)
+    if raw is None:
+        raise status.not_found(res, name)
+    if tables.wants_table(request.headers.get("Accept", "")) and res.plural in tables.PRINTERS and target.subresource is None:
+        obj = orjson.loads(raw)
+        meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+        return json_response(tables.table(res.plural, [obj], world.clock.now(), meta, request.query.get("includeObject", "Metadata")))
+    return web.Response(body=raw, content_type=JSON)
+
+
+async def _body(request: web.Request, target: Target) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as error:
+        raise status.bad_request(f"the body of the request was in an unknown format: {error}") from None
+    if not isinstance(body, dict):
+        raise status.bad_request("the body of the request must be a JSON object")
+    meta = body.setdefault("metadata", {})
+    if target.namespace is not None:
+        if meta.get("namespace") not in (None, "", target.namespace):
+            raise status.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        meta["namespace"] = target.namespace
+    if target.name is not None and meta.get("name") != target.name:
+        raise status.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the URL ({target.name})")
+    return body
+
+
+async def create(request: web.Request, target: Target) -> web.Response:
+    _check_access(request, target.res, "create", target.namespace)
+    body = await _body(request, target)
+    return json_response(request.app[WORLD].kube.create(target.res.plural, body), 201)
+
+
+async def replace(request: web.Request, target: Target) -> web.Response:
+    _check_access(request, target.res, "update", target.namespace, target.name)
+    body = await _body(request, target)
+    return json_response(request.app[WORLD].kube.update(target.res.plural, body))
+
+
+def delete(request: web.Request, target: Target) -> web.Response:
+    store = request.app[WORLD].kube
+    name = target.name or ""
+    _check_access(request, target.res, "delete", target.namespace, name)
+    with store.lock:
+        if store.get_raw(target.res.plural, target.namespace, name) is None:
+            raise status.not_found(target.res, name)
+        store.delete(target.res.plural, target.namespace, name)
+    return json_response(status.success(target.res, name))
+
+
+def pod_log(request: web.Request, target: Target) -> web.Response:
+    world = request.app[WORLD]
+    res, name, namespace = target.res, target.name or "", target.namespace or ""
+    _check_access(request, res, "get", namespace, name, "log")
+    pod = world.kube.get("pods", namespace, name)
+    if pod is None:
+        raise status.not_found(res, name)
+    container = logs.choose_container(pod, request.query.get("container") or None)
+    lines = world.kube.pod_log(namespace, name, container)
+    if not lines:
+        logs.check_started(pod, container)
+    body = logs.render(
+        lines,
+        now=world.clock.now(),
+        tail=_int_param(request, "tailLines"),
+        since_seconds=_int_param(request, "sinceSeconds"),
+        since_time=request.query.get("sinceTime"),
+        timestamps=_flag(request, "timestamps"),
+        limit_bytes=_int_param(request, "limitBytes"),
+    )
+    return web.Response(body=body, content_type="text/plain")
+
+
+async def version(request: web.Request) -> web.Response:
+    return json_response(discovery.version_info(request.app[WORLD].kube.server_version))
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(text="ok", content_type="text/plain")
+
+
+async def api_root(request: web.Request) -> web.Response:
+    return json_response(discovery.api_versions(request.host))
+
+
+async def apis_root(request: web.Request) -> web.Response:
+    return json_response(discovery.api_group_list())
+
+
+async def unknown(request: web.Request) -> web.Response:
+    raise _not_found_path()
 
 
 def build_app(world: World) -> web.Application:
-    return web.Application()
+    """The Kubernetes API application over ``world.kube``."""
+    app = web.Application(middlewares=[faults_and_errors])
+    app[WORLD] = world
+    app.router.add_get("/version", version)
+    for probe in ("/healthz", "/readyz", "/livez"):
+        app.router.add_get(probe, health)
+    app.router.add_get("/api", api_root)
+    app.router.add_get("/apis", apis_root)
+    app.router.add_route("*", "/api/{tail:.+}", handle_resource)
+    app.router.add_route("*", "/apis/{tail:.+}", handle_resource)
+    app.router.add_route("*", "/{tail:.*}", unknown)
+    return app

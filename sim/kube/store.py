@@ -1,7 +1,425 @@
-"""Placeholder: the Kubernetes object store (being written)."""
-from sim.clock import SimClock
+"""The simulated API server's object store: what etcd plus the watch cache are.
+
+Scenarios and generators write objects here from their own thread while the
+API server reads them on its event loop, so every access goes through one
+lock. Clusters of 150,000 pods must list quickly: each object's JSON bytes are
+cached until it changes, keys are kept sorted for O(page) pagination, and pods
+are indexed by namespace, node and phase so the bot's usual field selectors
+do not scan everything. A bounded change history lets watches resume from a
+resourceVersion and, once it is compacted away, answer 410 Expired as the real
+server does.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from sim.clock import SimClock, rfc3339
+from sim.kube import status
+from sim.kube.resources import RESOURCES, Resource, resource
+from sim.kube.selectors import FieldTerm, Requirement, fields_match, labels_match
+
+Key = tuple[str, str]  # (namespace or "", name)
+HISTORY_SIZE = 1000  # changes kept for watch resumption, like the watch cache's window
+_POD_INDEXES = {"spec.nodeName": ("spec", "nodeName"), "status.phase": ("status", "phase")}
+
+
+@dataclass
+class _Entry:
+    obj: dict[str, Any]  # never mutated once stored: readers may hold it without the lock
+    raw: bytes | None = None
+
+    def json(self) -> bytes:
+        if self.raw is None:
+            self.raw = orjson.dumps(self.obj)
+        return self.raw
+
+
+@dataclass(frozen=True)
+class Change:
+    """One watch event as stored in the history (``obj`` must not be mutated)."""
+
+    type: str  # ADDED, MODIFIED, DELETED
+    resource: str
+    rv: int
+    obj: dict[str, Any]
+    raw: bytes
+    old: dict[str, Any] | None = None  # the previous version, to turn selector exits into DELETED
+
+
+Listener = Callable[["Change | str"], None]  # a Change, "tick" on clock moves, "expired" on bulk reloads
+
+
+@dataclass
+class _Kind:
+    """All objects of one resource, plus the indexes that make lists cheap."""
+
+    res: Resource
+    entries: dict[Key, _Entry] = field(default_factory=dict)
+    keys: list[Key] = field(default_factory=list)  # sorted, as etcd returns keys
+    indexes: dict[str, dict[str, set[Key]]] = field(default_factory=dict)
+
+    def index_values(self, obj: dict[str, Any]) -> dict[str, str]:
+        if self.res.plural != "pods":
+            return {}
+        out = {}
+        for name, (part, leaf) in _POD_INDEXES.items():
+            out[name] = str((obj.get(part) or {}).get(leaf) or "")
+        return out
+
+    def unindex(self, key: Key, obj: dict[str, Any]) -> None:
+        for name, value in self.index_values(obj).items():
+            bucket = self.indexes.get(name, {}).get(value)
+            if bucket is not None:
+                bucket.discard(key)
+
+    def index(self, key: Key, obj: dict[str, Any]) -> None:
+        for name, value in self.index_values(obj).items():
+            self.indexes.setdefault(name, {}).setdefault(value, set()).add(key)
+
+
+@dataclass
+class Page:
+    """One list answer: raw item bytes plus the list metadata to send with them."""
+
+    resource_version: int
+    items: list[bytes]
+    objects: list[dict[str, Any]]
+    continue_token: str | None
+    remaining: int | None
 
 
 class KubeStore:
+    """Kubernetes objects by resource, namespace and name; see module docstring for why."""
+
     def __init__(self, clock: SimClock) -> None:
         self.clock = clock
+        self.lock = threading.RLock()
+        self.forbidden: set[str] = set()  # resources (e.g. "nodes", "pods/log") that answer 403
+        self.server_version = "v1.30.5-gke.1014001"  # what /version reports
+        self._rv = 1000
+        self._kinds: dict[str, _Kind] = {plural: _Kind(res) for plural, res in RESOURCES.items()}
+        self._history: deque[Change] = deque(maxlen=HISTORY_SIZE)
+        self._compacted_rv = self._rv  # watches from before this cannot be resumed
+        self._listeners: dict[int, tuple[str, Listener]] = {}
+        self._next_listener = 0
+        self._logs: dict[tuple[str, str, str], list[tuple[datetime, str]]] = {}
+        self._uid_counter = 0
+        clock.on_advance(self._on_clock)
+
+    # --- writing --------------------------------------------------------------
+
+    @property
+    def resource_version(self) -> int:
+        with self.lock:
+            return self._rv
+
+    def upsert(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace an object; fills metadata like the API server would."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            self._ensure_namespace(self._namespace_of(kind, obj))
+            self._rv += 1
+            prepared, key = self._prepare(kind, obj, self._rv)
+            old = kind.entries.get(key)
+            if old is not None:
+                meta, old_meta = prepared["metadata"], old.obj["metadata"]
+                meta.setdefault("uid", old_meta.get("uid"))
+                meta.setdefault("creationTimestamp", old_meta.get("creationTimestamp"))
+            self._fill_identity(prepared, key)
+            self._put(kind, key, prepared, old.obj if old else None)
+            return orjson.loads(kind.entries[key].json())
+
+    def create(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST semantics: 409 AlreadyExists when the name is taken."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            name = (obj.get("metadata") or {}).get("name", "")
+            if not name:
+                raise status.KubeError(422, f"{kind.res.kind} \"\" is invalid: metadata.name: Required value: name or generateName is required")
+            namespace = self._namespace_of(kind, obj)
+            if (namespace, name) in kind.entries:
+                raise status.already_exists(kind.res, name)
+            body = orjson.loads(orjson.dumps(obj))
+            body.setdefault("metadata", {}).pop("resourceVersion", None)
+            return self.upsert(resource_name, body)
+
+    def update(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT semantics: 404 when absent, 409 Conflict on a stale resourceVersion."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            meta = obj.get("metadata") or {}
+            name = meta.get("name", "")
+            current = kind.entries.get((self._namespace_of(kind, obj), name))
+            if current is None:
+                raise status.not_found(kind.res, name)
+            sent = meta.get("resourceVersion")
+            if sent and sent != current.obj["metadata"]["resourceVersion"]:
+                raise status.conflict(kind.res, name)
+            return self.upsert(resource_name, obj)
+
+    def delete(self, resource_name: str, namespace: str | None, name: str) -> None:
+        """Remove an object (no grace period); a missing one is a no-op here."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            key = ((namespace or "") if kind.res.namespaced else "", name)
+            entry = kind.entries.pop(key, None)
+            if entry is None:
+                return
+            del kind.keys[bisect.bisect_left(kind.keys, key)]
+            kind.unindex(key, entry.obj)
+            self._rv += 1
+            gone = orjson.loads(entry.json())
+            gone["metadata"]["resourceVersion"] = str(self._rv)
+            self._record(Change("DELETED", resource_name, self._rv, gone, orjson.dumps(gone), entry.obj))
+
+    def bulk_load(self, resource_name: str, objs: Iterable[dict[str, Any]]) -> None:
+        """Load many objects at one resourceVersion without per-object watch events.
+
+        Watches open on this resource are ended with 410 Expired, which makes
+        well-behaved clients re-list, exactly as after a watch-cache reset.
+        """
+        with self.lock:
+            kind = self._kind(resource_name)
+            self._rv += 1
+            rv = self._rv
+            namespaces: set[str] = set()
+            fresh: list[Key] = []
+            for obj in objs:
+                prepared, key = self._prepare(kind, obj, rv)
+                self._fill_identity(prepared, key)
+                old = kind.entries.get(key)
+                if old is not None:
+                    kind.unindex(key, old.obj)
+                else:
+                    fresh.append(key)
+                kind.entries[key] = _Entry(prepared)
+                kind.index(key, prepared)
+                namespaces.add(key[0])
+            if fresh:
+                kind.keys = sorted(set(kind.keys).union(fresh))
+            for namespace in namespaces:
+                self._ensure_namespace(namespace)
+            self._compacted_rv = self._rv
+            self._notify(resource_name, "expired")
+
+    def set_pod_log(self, namespace: str, pod: str, container: str, lines: list[tuple[datetime, str]]) -> None:
+        with self.lock:
+            self._logs[(namespace, pod, container)] = sorted(lines, key=lambda line: line[0])
+
+    def append_pod_log(self, namespace: str, pod: str, container: str, lines: list[tuple[datetime, str]]) -> None:
+        with self.lock:
+            current = self._logs.setdefault((namespace, pod, container), [])
+            current.extend(lines)
+            current.sort(key=lambda line: line[0])
+
+    # --- reading --------------------------------------------------------------
+
+    def get(self, resource_name: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """A copy of one object, or None."""
+        with self.lock:
+            entry = self._entry(resource_name, namespace, name)
+            return orjson.loads(entry.json()) if entry else None
+
+    def get_raw(self, resource_name: str, namespace: str | None, name: str) -> bytes | None:
+        """The cached JSON of one object (the API server answers with these bytes)."""
+        with self.lock:
+            entry = self._entry(resource_name, namespace, name)
+            return entry.json() if entry else None
+
+    def items(self, resource_name: str) -> list[dict[str, Any]]:
+        """Copies of every object of a resource, in key order."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            return [orjson.loads(kind.entries[key].json()) for key in kind.keys]
+
+    def pod_log(self, namespace: str, pod: str, container: str) -> list[tuple[datetime, str]]:
+        with self.lock:
+            return list(self._logs.get((namespace, pod, container), []))
+
+    def select(
+        self,
+        resource_name: str,
+        *,
+        namespace: str | None = None,
+        labels: list[Requirement] | None = None,
+        fields: list[FieldTerm] | None = None,
+        limit: int = 0,
+        continue_token: str | None = None,
+    ) -> Page:
+        """A filtered, paginated list; raises KubeError 410 for a compacted continue token."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            start_after: Key | None = None
+            if continue_token:
+                token_rv, start_after = _decode_continue(continue_token)
+                if token_rv < self._compacted_rv:
+                    raise status.expired(
+                        "The provided continue parameter is too old to display a consistent list result. "
+                        "You can start a new list without the continue parameter."
+                    )
+            candidates = self._candidates(kind, namespace, fields or [])
+            position = bisect.bisect_right(candidates, start_after) if start_after else 0
+            items: list[bytes] = []
+            objects: list[dict[str, Any]] = []
+            last: Key | None = None
+            index = position
+            filtered = bool(labels) or bool(fields)
+            while index < len(candidates):
+                key = candidates[index]
+                index += 1
+                entry = kind.entries[key]
+                if labels and not labels_match(labels, entry.obj):
+                    continue
+                if fields and not fields_match(resource_name, fields, entry.obj):
+                    continue
+                items.append(entry.json())
+                objects.append(entry.obj)
+                last = key
+                if limit and len(items) >= limit:
+                    break
+            more = limit > 0 and last is not None and len(items) >= limit and self._any_after(kind, candidates, index, labels, fields)
+            token = _encode_continue(self._rv, last) if more and last else None
+            remaining = (len(candidates) - index) if more and not filtered else None
+            return Page(self._rv, items, objects, token, remaining)
+
+    # --- watching -------------------------------------------------------------
+
+    def watch(self, resource_name: str, since: int | None, listener: Listener) -> tuple[int, list[Change]]:
+        """Register a listener and return (its handle, the changes it must replay first).
+
+        ``since`` None means "current state": every object as ADDED. Otherwise the
+        history after ``since``, or KubeError 410 when it was compacted away.
+        """
+        with self.lock:
+            kind = self._kind(resource_name)
+            if since is None:
+                replay = [Change("ADDED", resource_name, self._rv, entry.obj, entry.json()) for entry in (kind.entries[k] for k in kind.keys)]
+            else:
+                if since < self._compacted_rv:
+                    raise status.expired(f"too old resource version: {since} ({self._compacted_rv})")
+                replay = [change for change in self._history if change.resource == resource_name and change.rv > since]
+            self._next_listener += 1
+            self._listeners[self._next_listener] = (resource_name, listener)
+            return self._next_listener, replay
+
+    def unwatch(self, handle: int) -> None:
+        with self.lock:
+            self._listeners.pop(handle, None)
+
+    # --- internals ------------------------------------------------------------
+
+    def _kind(self, resource_name: str) -> _Kind:
+        resource(resource_name)  # a clear KeyError for unknown names
+        return self._kinds[resource_name]
+
+    def _entry(self, resource_name: str, namespace: str | None, name: str) -> _Entry | None:
+        kind = self._kind(resource_name)
+        return kind.entries.get(((namespace or "") if kind.res.namespaced else "", name))
+
+    @staticmethod
+    def _namespace_of(kind: _Kind, obj: dict[str, Any]) -> str:
+        if not kind.res.namespaced:
+            return ""
+        return (obj.get("metadata") or {}).get("namespace") or "default"
+
+    def _prepare(self, kind: _Kind, obj: dict[str, Any], rv: int) -> tuple[dict[str, Any], Key]:
+        """A private deep copy with apiVersion, kind, namespace and resourceVersion set."""
+        prepared = orjson.loads(orjson.dumps(obj))
+        meta = prepared.setdefault("metadata", {})
+        if not meta.get("name"):
+            raise ValueError(f"a {kind.res.kind} needs metadata.name")
+        prepared["apiVersion"] = kind.res.api_version
+        prepared["kind"] = kind.res.kind
+        namespace = self._namespace_of(kind, prepared)
+        if kind.res.namespaced:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        meta["resourceVersion"] = str(rv)
+        return prepared, (namespace, meta["name"])
+
+    def _fill_identity(self, obj: dict[str, Any], key: Key) -> None:
+        meta = obj["metadata"]
+        if not meta.get("uid"):
+            self._uid_counter += 1
+            meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim/{obj['kind']}/{key[0]}/{key[1]}/{self._uid_counter}"))
+        if not meta.get("creationTimestamp"):
+            meta["creationTimestamp"] = rfc3339(self.clock.now())
+
+    def _put(self, kind: _Kind, key: Key, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        if old is None:
+            bisect.insort(kind.keys, key)
+        else:
+            kind.unindex(key, old)
+        entry = _Entry(obj)
+        kind.entries[key] = entry
+        kind.index(key, obj)
+        self._record(Change("MODIFIED" if old else "ADDED", kind.res.plural, self._rv, obj, entry.json(), old))
+
+    def _ensure_namespace(self, namespace: str) -> None:
+        """Namespaced objects bring their namespace along, so `get ns` stays truthful."""
+        if not namespace or ("", namespace) in self._kinds["namespaces"].entries:
+            return
+        self.upsert("namespaces", {"metadata": {"name": namespace, "labels": {"kubernetes.io/metadata.name": namespace}},
+                                   "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+
+    def _record(self, change: Change) -> None:
+        if len(self._history) == self._history.maxlen:
+            self._compacted_rv = max(self._compacted_rv, self._history[0].rv)
+        self._history.append(change)
+        self._notify(change.resource, change)
+
+    def _notify(self, resource_name: str | None, message: Change | str) -> None:
+        for watched, listener in list(self._listeners.values()):
+            if resource_name is None or watched == resource_name:
+                listener(message)
+
+    def _on_clock(self, _now: datetime) -> None:
+        with self.lock:
+            self._notify(None, "tick")
+
+    def _candidates(self, kind: _Kind, namespace: str | None, fields: list[FieldTerm]) -> list[Key]:
+        """Sorted keys that may match: an index bucket or a namespace's key range."""
+        buckets = [kind.indexes.get(t.field, {}).get(t.value, set()) for t in fields if t.equal and t.field in _POD_INDEXES and kind.res.plural == "pods"]
+        if buckets:
+            chosen = set(min(buckets, key=len))
+            if namespace:
+                chosen = {key for key in chosen if key[0] == namespace}
+            return sorted(chosen)
+        if namespace and kind.res.namespaced:
+            low = bisect.bisect_left(kind.keys, (namespace, ""))
+            high = bisect.bisect_left(kind.keys, (namespace + "\x00", ""))
+            return kind.keys[low:high]
+        return kind.keys
+
+    def _any_after(self, kind: _Kind, candidates: list[Key], index: int, labels: list[Requirement] | None, fields: list[FieldTerm] | None) -> bool:
+        for key in candidates[index:]:
+            obj = kind.entries[key].obj
+            if (not labels or labels_match(labels, obj)) and (not fields or fields_match(kind.res.plural, fields, obj)):
+                return True
+        return False
+
+
+def _encode_continue(rv: int, last: Key) -> str:
+    payload = {"v": "meta.k8s.io/v1", "rv": rv, "start": f"{last[0]}/{last[1]}\x00"}
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[int, Key]:
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        namespace, _, name = payload["start"].rstrip("\x00").partition("/")
+        return int(payload["rv"]), (namespace, name)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise status.bad_request(f"continue key is not valid: {exc}") from None

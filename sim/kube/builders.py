@@ -1,0 +1,399 @@
+"""Builders for realistic GKE-flavoured Kubernetes objects.
+
+Scenarios, the large-cluster generator and tests all need nodes, pods,
+events and PDBs that look like what a GKE cluster really returns (the labels
+the bot groups by, providerIDs it maps to VMs, node-problem-detector
+conditions, container states it classifies), so they are built in one place.
+Timestamps left out are filled by the store from the simulated clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sim.clock import DEFAULT_START, rfc3339
+
+# Conditions node-problem-detector adds on GKE, all healthy by default.
+NPD_CONDITIONS = (
+    ("FrequentUnregisterNetDevice", "NoFrequentUnregisterNetDevice", "node is functioning properly"),
+    ("FrequentKubeletRestart", "NoFrequentKubeletRestart", "kubelet is functioning properly"),
+    ("FrequentDockerRestart", "NoFrequentDockerRestart", "docker is functioning properly"),
+    ("FrequentContainerdRestart", "NoFrequentContainerdRestart", "containerd is functioning properly"),
+    ("KernelDeadlock", "KernelHasNoDeadlock", "kernel has no deadlock"),
+    ("ReadonlyFilesystem", "FilesystemIsNotReadOnly", "Filesystem is not read-only"),
+    ("CorruptDockerOverlay2", "NoCorruptDockerOverlay2", "docker overlay2 is functioning properly"),
+)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _number(text: str, digits: int) -> str:
+    return str(int.from_bytes(_digest(text)[:8], "big"))[:digits]
+
+
+def _ip(text: str, prefix: str = "10.128") -> str:
+    digest = _digest(text)
+    return f"{prefix}.{digest[0] % 250 + 1}.{digest[1] % 250 + 2}"
+
+
+def _fake_uuid(text: str) -> str:
+    hexed = _digest(text).hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:32]}"
+
+
+def region_of(zone: str) -> str:
+    return zone.rsplit("-", 1)[0]
+
+
+def node_condition(kind: str, status: str, reason: str, message: str, at: datetime) -> dict[str, str]:
+    return {
+        "type": kind,
+        "status": status,
+        "lastHeartbeatTime": rfc3339(at),
+        "lastTransitionTime": rfc3339(at),
+        "reason": reason,
+        "message": message,
+    }
+
+
+def _allocatable_memory(memory: str) -> str:
+    """GKE reserves a slice of memory for the system; roughly 80% is allocatable."""
+    if memory.endswith("Gi"):
+        return f"{int(float(memory[:-2]) * 1024 * 1024 * 0.8)}Ki"
+    return memory
+
+
+def make_node(
+    name: str,
+    *,
+    pool: str,
+    zone: str,
+    project: str,
+    ready: bool = True,
+    version: str = "v1.30.5-gke.1014001",
+    cpu: str = "4",
+    memory: str = "16Gi",
+    unschedulable: bool = False,
+    created: datetime | None = None,
+    conditions: list[dict[str, str]] | None = None,
+    machine_type: str = "e2-standard-4",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A GKE node; ``conditions`` replaces the generated ones entirely when given."""
+    at = created or DEFAULT_START
+    region = region_of(zone)
+    if conditions is None:
+        conditions = [node_condition(kind, "False", reason, message, at) for kind, reason, message in NPD_CONDITIONS]
+        conditions.append(node_condition("NetworkUnavailable", "False", "RouteCreated", "NodeController create implicit route", at))
+        conditions += [
+            node_condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", at),
+            node_condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", at),
+            node_condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", at),
+        ]
+        if ready:
+            conditions.append(node_condition("Ready", "True", "KubeletReady", "kubelet is posting ready status. AppArmor enabled", at))
+        else:
+            conditions.append(node_condition("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", at))
+    node_labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/instance-type": machine_type,
+        "beta.kubernetes.io/os": "linux",
+        "cloud.google.com/gke-boot-disk": "pd-balanced",
+        "cloud.google.com/gke-container-runtime": "containerd",
+        "cloud.google.com/gke-nodepool": pool,
+        "cloud.google.com/gke-os-distribution": "cos",
+        "cloud.google.com/machine-family": machine_type.split("-")[0],
+        "failure-domain.beta.kubernetes.io/region": region,
+        "failure-domain.beta.kubernetes.io/zone": zone,
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": machine_type,
+        "topology.gke.io/zone": zone,
+        "topology.kubernetes.io/region": region,
+        "topology.kubernetes.io/zone": zone,
+        **(labels or {}),
+    }
+    spec: dict[str, Any] = {
+        "podCIDR": f"10.{_digest(name)[2] % 200 + 20}.{_digest(name)[3]}.0/24",
+        "providerID": f"gce://{project}/{zone}/{name}",
+    }
+    spec["podCIDRs"] = [spec["podCIDR"]]
+    if unschedulable:
+        spec["unschedulable"] = True
+        spec["taints"] = [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": rfc3339(at)}]
+    if not ready:
+        spec.setdefault("taints", []).append({"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": rfc3339(at)})
+    metadata: dict[str, Any] = {
+        "name": name,
+        "labels": node_labels,
+        "annotations": {
+            "container.googleapis.com/instance_id": _number(name, 19),
+            "node.alpha.kubernetes.io/ttl": "0",
+            "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        },
+    }
+    if created is not None:
+        metadata["creationTimestamp"] = rfc3339(created)
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": metadata,
+        "spec": spec,
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": _ip(name)},
+                {"type": "ExternalIP", "address": _ip(name, "34.82")},
+                {"type": "InternalDNS", "address": f"{name}.{zone}.c.{project}.internal"},
+                {"type": "Hostname", "address": f"{name}.{zone}.c.{project}.internal"},
+            ],
+            "allocatable": {"cpu": f"{int(float(cpu) * 1000) - 60}m", "ephemeral-storage": "47060071478", "memory": _allocatable_memory(memory), "pods": "110"},
+            "capacity": {"cpu": cpu, "ephemeral-storage": "98831908Ki", "memory": memory, "pods": "110"},
+            "conditions": conditions,
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": _fake_uuid(name + "/boot"),
+                "containerRuntimeVersion": "containerd://1.7.22",
+                "kernelVersion": "6.1.100+",
+                "kubeProxyVersion": version,
+                "kubeletVersion": version,
+                "machineID": _digest(name + "/machine").hex()[:32],
+                "operatingSystem": "linux",
+                "osImage": "Container-Optimized OS from Google",
+                "systemUUID": _fake_uuid(name + "/system"),
+            },
+        },
+    }
+
+
+def _pod_condition(kind: str, status: str, at: datetime, reason: str | None = None, message: str | None = None) -> dict[str, Any]:
+    condition: dict[str, Any] = {"type": kind, "status": status, "lastProbeTime": None, "lastTransitionTime": rfc3339(at)}
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    return condition
+
+
+def _container_status(
+    name: str, image: str, *, phase: str, scheduled: bool, at: datetime, restarts: int, waiting_reason: str | None, last_termination: str | None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "image": image, "imageID": "", "restartCount": restarts, "started": False, "ready": False}
+    if waiting_reason or (phase == "Pending" and scheduled):
+        reason = waiting_reason or "ContainerCreating"
+        state: dict[str, Any] = {"waiting": {"reason": reason}}
+        if reason == "CrashLoopBackOff":
+            state["waiting"]["message"] = f"back-off 5m0s restarting failed container={name}"
+        elif reason in ("ImagePullBackOff", "ErrImagePull"):
+            state["waiting"]["message"] = f'Back-off pulling image "{image}"'
+        entry["state"] = state
+    elif phase == "Running":
+        entry.update(state={"running": {"startedAt": rfc3339(at)}}, ready=True, started=True)
+    elif phase in ("Succeeded", "Failed"):
+        code = 0 if phase == "Succeeded" else 1
+        entry["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "startedAt": rfc3339(at), "finishedAt": rfc3339(at)}}
+    if last_termination or restarts:
+        reason = last_termination or "Error"
+        entry["lastState"] = {
+            "terminated": {
+                "exitCode": 137 if reason == "OOMKilled" else 1,
+                "reason": reason,
+                "startedAt": rfc3339(at - timedelta(minutes=2)),
+                "finishedAt": rfc3339(at - timedelta(minutes=1)),
+            }
+        }
+    entry["imageID"] = f"{image.split(':')[0]}@sha256:{_digest(image).hex()}"
+    return entry
+
+
+def make_pod(
+    namespace: str,
+    name: str,
+    *,
+    node: str | None = None,
+    phase: str = "Running",
+    labels: dict[str, str] | None = None,
+    containers: Iterable[str] | None = None,
+    image: str = "us-docker.pkg.dev/demo-project/apps/web:1.4.2",
+    cpu: str = "100m",
+    memory: str = "128Mi",
+    restarts: int = 0,
+    waiting_reason: str | None = None,
+    last_termination: str | None = None,
+    unschedulable_message: str | None = None,
+    owner: tuple[str, str] | None = None,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """A pod in one of the states the bot classifies.
+
+    ``phase="Pending"`` without ``node`` is unschedulable (PodScheduled False with
+    the scheduler's message); with a node its containers are still being created.
+    ``waiting_reason`` ("CrashLoopBackOff", "ImagePullBackOff", ...) and
+    ``last_termination`` ("OOMKilled", "Error") shape the container statuses.
+    """
+    at = created or DEFAULT_START
+    names = list(containers or ["app"])
+    scheduled = node is not None
+    spec: dict[str, Any] = {
+        "containers": [
+            {
+                "name": container,
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File",
+            }
+            for container in names
+        ],
+        "dnsPolicy": "ClusterFirst",
+        "enableServiceLinks": True,
+        "preemptionPolicy": "PreemptLowerPriority",
+        "priority": 0,
+        "restartPolicy": "Always",
+        "schedulerName": "default-scheduler",
+        "securityContext": {},
+        "serviceAccount": "default",
+        "serviceAccountName": "default",
+        "terminationGracePeriodSeconds": 30,
+        "tolerations": [
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+        ],
+    }
+    if node:
+        spec["nodeName"] = node
+    statuses = [
+        _container_status(c, image, phase=phase, scheduled=scheduled, at=at, restarts=restarts, waiting_reason=waiting_reason, last_termination=last_termination)
+        for c in names
+    ]
+    all_ready = all(s["ready"] for s in statuses)
+    status: dict[str, Any] = {"phase": phase, "qosClass": "Burstable"}
+    if not scheduled:
+        message = unschedulable_message or f"0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+        status["conditions"] = [_pod_condition("PodScheduled", "False", at, "Unschedulable", message)]
+    else:
+        ready = "True" if all_ready else "False"
+        status["conditions"] = [
+            _pod_condition("PodReadyToStartContainers", "True" if phase != "Pending" else "False", at),
+            _pod_condition("Initialized", "True", at),
+            _pod_condition("Ready", ready, at, None if all_ready else "ContainersNotReady", None if all_ready else f"containers with unready status: [{' '.join(s['name'] for s in statuses if not s['ready'])}]"),
+            _pod_condition("ContainersReady", ready, at, None if all_ready else "ContainersNotReady"),
+            _pod_condition("PodScheduled", "True", at),
+        ]
+        status.update(containerStatuses=statuses, hostIP=_ip(node or ""), podIP=_ip(f"{namespace}/{name}", "10.52"), startTime=rfc3339(at))
+        status["podIPs"] = [{"ip": status["podIP"]}]
+        status["hostIPs"] = [{"ip": status["hostIP"]}]
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
+    if owner:
+        metadata["ownerReferences"] = [
+            {"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": _fake_uuid(f"{namespace}/{owner[1]}"), "controller": True, "blockOwnerDeletion": True}
+        ]
+    if created is not None:
+        metadata["creationTimestamp"] = rfc3339(created)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": status}
+
+
+def make_event(
+    namespace: str,
+    *,
+    kind: str,
+    name: str,
+    reason: str,
+    message: str,
+    type: str = "Normal",
+    count: int = 1,
+    first: datetime | None = None,
+    last: datetime | None = None,
+    component: str = "kubelet",
+    host: str | None = None,
+    uid: str | None = None,
+    object_namespace: str | None = None,
+    event_name: str | None = None,
+) -> dict[str, Any]:
+    """A core/v1 Event about ``kind``/``name``.
+
+    Node events live in "default" with the node's name as involvedObject.uid,
+    which is what the kubelet really sends.
+    """
+    first_at = first or DEFAULT_START
+    last_at = last or first_at
+    involved: dict[str, Any] = {"kind": kind, "name": name, "apiVersion": "v1"}
+    if kind == "Node":
+        involved["uid"] = uid or name
+    else:
+        involved["namespace"] = object_namespace or namespace
+        if uid:
+            involved["uid"] = uid
+    source: dict[str, str] = {"component": component}
+    if host:
+        source["host"] = host
+    suffix = format(int(first_at.timestamp() * 1e9) + int(_number(reason + message, 6)), "x")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": event_name or f"{name}.{suffix}", "namespace": namespace},
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "type": type,
+        "count": count,
+        "firstTimestamp": rfc3339(first_at),
+        "lastTimestamp": rfc3339(last_at),
+        "source": source,
+        "reportingComponent": component,
+        "reportingInstance": host or "",
+    }
+
+
+def make_pdb(
+    namespace: str,
+    name: str,
+    *,
+    selector: dict[str, str],
+    min_available: int | str | None = None,
+    max_unavailable: int | str | None = None,
+    expected_pods: int = 0,
+    healthy: int = 0,
+    disruptions_allowed: int | None = None,
+) -> dict[str, Any]:
+    """A policy/v1 PodDisruptionBudget with a plausible status."""
+    spec: dict[str, Any] = {"selector": {"matchLabels": dict(selector)}}
+    desired = 0
+    if min_available is not None:
+        spec["minAvailable"] = min_available
+        desired = min_available if isinstance(min_available, int) else 0
+    if max_unavailable is not None:
+        spec["maxUnavailable"] = max_unavailable
+        desired = expected_pods - max_unavailable if isinstance(max_unavailable, int) else 0
+    allowed = disruptions_allowed if disruptions_allowed is not None else max(healthy - desired, 0)
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+        "status": {
+            "currentHealthy": healthy,
+            "desiredHealthy": desired,
+            "disruptionsAllowed": allowed,
+            "expectedPods": expected_pods,
+            "observedGeneration": 1,
+        },
+    }
+
+
+def make_lease(namespace: str, name: str, *, holder: str | None = None, duration_seconds: int = 15, renewed: datetime | None = None) -> dict[str, Any]:
+    """A coordination.k8s.io/v1 Lease, e.g. a leader-election lock or a node heartbeat."""
+    spec: dict[str, Any] = {"leaseDurationSeconds": duration_seconds}
+    if holder:
+        spec["holderIdentity"] = holder
+        moment = renewed or DEFAULT_START
+        spec["acquireTime"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        spec["renewTime"] = spec["acquireTime"]
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name, "namespace": namespace}, "spec": spec}

@@ -1,0 +1,296 @@
+"""meta.k8s.io/v1 Table answers, so kubectl prints the real columns.
+
+kubectl asks the server to render lists as tables (``Accept: ...;as=Table``)
+and prints whatever columns come back; without them `kubectl get nodes` would
+show NAME and AGE only. The columns and their status logic follow the real
+server's printers for the kinds the bot reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+Row = list[Any]
+Column = tuple[str, str, int, str]  # name, type, priority (1 = only with -o wide), description
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def human_duration(seconds: float) -> str:
+    """The apiserver's short age format: 45s, 3m20s, 5h, 2d3h, 400d, 2y10d."""
+    if seconds < -1:
+        return "<invalid>"
+    s = int(max(seconds, 0))
+    minutes, hours = s // 60, s // 3600
+    if s < 120:
+        return f"{s}s"
+    if minutes < 10:
+        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        years, days = hours // (24 * 365), (hours // 24) % 365
+        return f"{years}y" if days == 0 else f"{years}y{days}d"
+    return f"{hours // (24 * 365)}y"
+
+
+def since(text: str | None, now: datetime) -> str:
+    moment = parse_time(text)
+    return "<unknown>" if moment is None else human_duration((now - moment).total_seconds())
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+NAME: Column = ("Name", "string", 0, "Name must be unique within a namespace.")
+AGE: Column = ("Age", "string", 0, "Time since the object was created.")
+
+
+# --- nodes ------------------------------------------------------------------
+
+NODE_COLUMNS: list[Column] = [
+    NAME,
+    ("Status", "string", 0, "The status of the node"),
+    ("Roles", "string", 0, "The roles of the node"),
+    AGE,
+    ("Version", "string", 0, "Kubelet Version reported by the node."),
+    ("Internal-IP", "string", 1, "The node's internal IP."),
+    ("External-IP", "string", 1, "The node's external IP."),
+    ("OS-Image", "string", 1, "OS image reported by the node."),
+    ("Kernel-Version", "string", 1, "Kernel version reported by the node."),
+    ("Container-Runtime", "string", 1, "Container runtime reported by the node."),
+]
+
+
+def node_status(node: dict[str, Any]) -> str:
+    ready = next((c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+    words = [("Ready" if ready.get("status") == "True" else "NotReady") if ready else "Unknown"]
+    if (node.get("spec") or {}).get("unschedulable"):
+        words.append("SchedulingDisabled")
+    return ",".join(words)
+
+
+def node_roles(node: dict[str, Any]) -> str:
+    labels = _meta(node).get("labels") or {}
+    roles = {key.split("/", 1)[1] for key in labels if key.startswith("node-role.kubernetes.io/") and key != "node-role.kubernetes.io/"}
+    if labels.get("kubernetes.io/role"):
+        roles.add(labels["kubernetes.io/role"])
+    return ",".join(sorted(roles)) or "<none>"
+
+
+def node_row(node: dict[str, Any], now: datetime) -> Row:
+    status = node.get("status") or {}
+    info = status.get("nodeInfo") or {}
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    return [
+        _meta(node).get("name"),
+        node_status(node),
+        node_roles(node),
+        since(_meta(node).get("creationTimestamp"), now),
+        info.get("kubeletVersion", ""),
+        addresses.get("InternalIP", "<none>"),
+        addresses.get("ExternalIP", "<none>"),
+        info.get("osImage", "<unknown>"),
+        info.get("kernelVersion", "<unknown>"),
+        info.get("containerRuntimeVersion", "<unknown>"),
+    ]
+
+
+# --- pods -------------------------------------------------------------------
+
+POD_COLUMNS: list[Column] = [
+    NAME,
+    ("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
+    ("Status", "string", 0, "The aggregate status of the containers in this pod."),
+    ("Restarts", "string", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+    AGE,
+    ("IP", "string", 1, "IP address allocated to the pod."),
+    ("Node", "string", 1, "Name of the Node this pod is assigned to."),
+    ("Nominated Node", "string", 1, "Name of the node nominated for the pod."),
+    ("Readiness Gates", "string", 1, "Pod readiness gates."),
+]
+
+
+def pod_reason(pod: dict[str, Any]) -> str:
+    """The STATUS column: a waiting or terminated reason beats the phase."""
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    init = status.get("initContainerStatuses") or []
+    for index, container in enumerate(init):
+        state = container.get("state") or {}
+        terminated = state.get("terminated")
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        waiting_reason = (state.get("waiting") or {}).get("reason")
+        if terminated:
+            reason = "Init:" + (terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}")
+        elif waiting_reason and waiting_reason != "PodInitializing":
+            reason = "Init:" + waiting_reason
+        else:
+            reason = f"Init:{index}/{len(init)}"
+        break
+    else:
+        running = False
+        for container in reversed(status.get("containerStatuses") or []):
+            state = container.get("state") or {}
+            if (state.get("waiting") or {}).get("reason"):
+                reason = state["waiting"]["reason"]
+            elif state.get("terminated"):
+                term = state["terminated"]
+                reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}")
+            elif container.get("ready") and state.get("running") is not None:
+                running = True
+        if reason == "Completed" and running:
+            reason = "Running"
+    if _meta(pod).get("deletionTimestamp"):
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    return reason
+
+
+def pod_restarts(pod: dict[str, Any], now: datetime) -> str:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    total = sum(int(c.get("restartCount") or 0) for c in statuses)
+    finished = [parse_time((c.get("lastState") or {}).get("terminated", {}).get("finishedAt")) for c in statuses]
+    latest = max((f for f in finished if f), default=None)
+    return f"{total} ({human_duration((now - latest).total_seconds())} ago)" if total and latest else str(total)
+
+
+def pod_row(pod: dict[str, Any], now: datetime) -> Row:
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    containers = spec.get("containers") or []
+    ready = sum(1 for c in status.get("containerStatuses") or [] if c.get("ready"))
+    return [
+        _meta(pod).get("name"),
+        f"{ready}/{len(containers)}",
+        pod_reason(pod),
+        pod_restarts(pod, now),
+        since(_meta(pod).get("creationTimestamp"), now),
+        status.get("podIP") or "<none>",
+        spec.get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        "<none>",
+    ]
+
+
+# --- events, namespaces, leases, PDBs -----------------------------------------
+
+EVENT_COLUMNS: list[Column] = [
+    ("Last Seen", "string", 0, "Time since the event was last seen."),
+    ("Type", "string", 0, "Type of this event (Normal, Warning)."),
+    ("Reason", "string", 0, "Why the action was taken."),
+    ("Object", "string", 0, "The object this Event is about."),
+    ("Message", "string", 0, "A human-readable description of the status of this operation."),
+    ("Subobject", "string", 1, "The field of the object this Event is about."),
+    ("Source", "string", 1, "The component reporting this event."),
+    ("First Seen", "string", 1, "Time since the event was first seen."),
+    ("Count", "string", 1, "The number of times this event has occurred."),
+    ("Name", "string", 1, "The name of the event."),
+]
+
+
+def event_row(event: dict[str, Any], now: datetime) -> Row:
+    involved = event.get("involvedObject") or {}
+    last = event.get("lastTimestamp") or event.get("eventTime") or _meta(event).get("creationTimestamp")
+    first = event.get("firstTimestamp") or event.get("eventTime") or _meta(event).get("creationTimestamp")
+    source = event.get("source") or {}
+    source_text = ", ".join(part for part in (source.get("component"), source.get("host")) if part) or event.get("reportingComponent", "")
+    return [
+        since(last, now),
+        event.get("type", ""),
+        event.get("reason", ""),
+        f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+        str(event.get("message", "")).strip(),
+        involved.get("fieldPath", ""),
+        source_text,
+        since(first, now),
+        str(event.get("count") or 1),
+        _meta(event).get("name"),
+    ]
+
+
+NAMESPACE_COLUMNS: list[Column] = [NAME, ("Status", "string", 0, "The status of the namespace"), AGE]
+
+
+def namespace_row(ns: dict[str, Any], now: datetime) -> Row:
+    return [_meta(ns).get("name"), (ns.get("status") or {}).get("phase", "Active"), since(_meta(ns).get("creationTimestamp"), now)]
+
+
+LEASE_COLUMNS: list[Column] = [NAME, ("Holder", "string", 0, "The holder of the lease."), AGE]
+
+
+def lease_row(lease: dict[str, Any], now: datetime) -> Row:
+    holder = (lease.get("spec") or {}).get("holderIdentity") or ""
+    return [_meta(lease).get("name"), holder, since(_meta(lease).get("creationTimestamp"), now)]
+
+
+PDB_COLUMNS: list[Column] = [
+    NAME,
+    ("Min Available", "string", 0, "The minimum number of pods that must be available."),
+    ("Max Unavailable", "string", 0, "The maximum number of pods that may be unavailable."),
+    ("Allowed Disruptions", "integer", 0, "How many pods may currently be disrupted."),
+    AGE,
+]
+
+
+def pdb_row(pdb: dict[str, Any], now: datetime) -> Row:
+    spec = pdb.get("spec") or {}
+    return [
+        _meta(pdb).get("name"),
+        str(spec["minAvailable"]) if "minAvailable" in spec else "N/A",
+        str(spec["maxUnavailable"]) if "maxUnavailable" in spec else "N/A",
+        int((pdb.get("status") or {}).get("disruptionsAllowed") or 0),
+        since(_meta(pdb).get("creationTimestamp"), now),
+    ]
+
+
+PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], Row]]] = {
+    "nodes": (NODE_COLUMNS, node_row),
+    "pods": (POD_COLUMNS, pod_row),
+    "events": (EVENT_COLUMNS, event_row),
+    "namespaces": (NAMESPACE_COLUMNS, namespace_row),
+    "leases": (LEASE_COLUMNS, lease_row),
+    "poddisruptionbudgets": (PDB_COLUMNS, pdb_row),
+}
+
+
+def wants_table(accept: str) -> bool:
+    """kubectl's Accept header lists the Table form first; plain clients never ask for it."""
+    return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+
+def table(resource: str, objects: list[dict[str, Any]], now: datetime, list_meta: dict[str, Any], include: str = "Metadata") -> dict[str, Any]:
+    """A Table of ``objects``; rows carry the object's metadata so kubectl can add NAMESPACE."""
+    columns, printer = PRINTERS[resource]
+    rows = []
+    for obj in objects:
+        row: dict[str, Any] = {"cells": printer(obj, now)}
+        if include == "Object":
+            row["object"] = obj
+        elif include != "None":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": _meta(obj)}
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_meta,
+        "columnDefinitions": [
+            {"name": name, "type": kind, "format": "name" if name == "Name" else "", "description": text, "priority": priority}
+            for name, kind, priority, text in columns
+        ],
+        "rows": rows,
+    }
