@@ -24,7 +24,7 @@ LINK_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime")
 LINK_WINDOW = timedelta(hours=1)
 MAX_LOG_LINES = 500
 
-SINCE_FLAG = Flag("--since", metavar="DURATION", help="How far back: 15m, 1h, 2d (default 1h)", default="1h", parse=duration)
+SINCE_FLAG = Flag("--since", metavar="DURATION", help="How far back: 15m, 1h, 2d (default 1h)", default=timedelta(hours=1), parse=duration)
 SEVERITY_FLAG = Flag("--severity", metavar="LEVEL", help="At least this severity: info, warning, error, ...", parse=severity)
 GREP_FLAG = Flag("--grep", metavar="TEXT", help="Only lines containing TEXT (quote it if it has spaces)", parse=free_text)
 LIMIT_FLAG = Flag(
