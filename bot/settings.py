@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,7 +28,13 @@ CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 SENSITIVE_COMMANDS = ("logs", "ssh")
 
 
-class GkeConfig(BaseModel):
+class Section(BaseModel):
+    """Nested configuration: an unknown key is a typo, and a typo should not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class GkeConfig(Section):
     """Where the cluster lives in Google Cloud; turns on everything GKE-specific."""
 
     project: str
@@ -42,7 +48,7 @@ class GkeConfig(BaseModel):
     anonymous: bool = Field(False, description="Use no credentials (only for the simulated world)")
 
 
-class ClusterConfig(BaseModel):
+class ClusterConfig(Section):
     """One cluster the bot serves."""
 
     name: str
@@ -65,7 +71,7 @@ class ClusterConfig(BaseModel):
         return self.gke is not None and self.cloud_logging
 
 
-class SlackConfig(BaseModel):
+class SlackConfig(Section):
     mode: Literal["socket", "http"] = "socket"
     command: str = Field("/k8s", description="The slash command, as configured in the Slack app")
     bot_token: SecretStr | None = None
@@ -87,7 +93,7 @@ class SlackConfig(BaseModel):
         return value
 
 
-class AccessRule(BaseModel):
+class AccessRule(Section):
     """Grants ``commands`` to whoever matches any of users, usergroups or channels."""
 
     commands: list[str]
@@ -96,7 +102,7 @@ class AccessRule(BaseModel):
     channels: list[str] = Field(default_factory=list, description="Channel IDs or names")
 
 
-class AccessConfig(BaseModel):
+class AccessConfig(Section):
     sensitive: list[str] = Field(
         default_factory=lambda: list(SENSITIVE_COMMANDS),
         description="Commands nobody may run unless a rule grants them",
@@ -105,7 +111,7 @@ class AccessConfig(BaseModel):
     rules: list[AccessRule] = Field(default_factory=list)
 
 
-class AlertConfig(BaseModel):
+class AlertConfig(Section):
     enabled: bool = True
     channel: str = Field("#k8s-alerts", description="Channel ID or name for incidents")
     interval_seconds: int = Field(60, ge=5)
@@ -121,7 +127,7 @@ class AlertConfig(BaseModel):
     timezone: str = "UTC"
 
 
-class HealthConfig(BaseModel):
+class HealthConfig(Section):
     enabled: bool = True
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
