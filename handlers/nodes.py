@@ -1,17 +1,19 @@
-"""`nodes`: node health per zone and pool, and on GKE the pool VMs that never became nodes."""
+"""`nodes` and `node NAME`: node health per zone and pool, the pool VMs that never became nodes, one node in detail."""
 
 from __future__ import annotations
 
 from bot.analysis.nodes import count_nodes, is_problem_node, node_problems, total_counts, version_skew
 from bot.analysis.registration import registration_by_zone, unregistered_vms
 from bot.commands.context import CommandContext
-from bot.commands.registry import Flag, ParsedArgs, command
+from bot.commands.registry import Arg, Flag, ParsedArgs, command
 from bot.commands.reply import Reply
 from bot.commands.validate import dns_label, resource_name
-from bot.errors import ChatOpsError
+from bot.errors import ChatOpsError, NotFound
+from bot.model.kube import Resources
+from bot.render.node import render_node, render_unregistered_vm
 from bot.render.nodes import render_nodes
-from bot.results.nodes import NodesResult, ZoneRow
-from handlers.common import gke_cluster_or_none, pool_vms
+from bot.results.nodes import NodeDetail, NodesResult, UnregisteredVmDetail, ZoneRow
+from handlers.common import find_pool_vm, gke_cluster_or_none, node_log_links, node_zone, pool_vms, ssh_for
 
 
 @command(
@@ -85,3 +87,50 @@ def _row_has_problem(row: ZoneRow, nodes) -> bool:
     if row.registration is not None and row.registration.unregistered:
         return True
     return any(is_problem_node(n) for n in nodes if (n.zone, n.pool) == (row.zone, row.pool))
+
+
+@command(
+    "node",
+    "One node: conditions, taints, requested vs allocatable, pods, events, log links, SSH hint",
+    args=(Arg("NAME", help="Node name (or a pool VM that never registered)", parse=lambda v: resource_name(v, "node name")),),
+    examples=("node gke-prod-default-pool-1a2b-x1",),
+)
+def node(context: CommandContext, args: ParsedArgs) -> Reply:
+    handle = context.handle
+    name = args.NAME
+    now = context.clock.now()
+    try:
+        found = handle.kube.get_node(name)
+    except NotFound:
+        gke = gke_cluster_or_none(handle)
+        vm = find_pool_vm(handle, gke, name) if gke is not None else None
+        if vm is None:
+            raise
+        detail = UnregisteredVmDetail(
+            cluster=handle.name,
+            now=now,
+            vm=vm,
+            log_links=node_log_links(handle, vm.name, context),
+            ssh=ssh_for(handle, vm.name, vm.zone, registered=False, gke=gke),
+        )
+        return render_unregistered_vm(detail)
+    pods = handle.kube.list_pods(field_selector=f"spec.nodeName={name}")
+    events = handle.kube.list_events(field_selector=f"involvedObject.kind=Node,involvedObject.name={name}")
+    active = [p for p in pods if p.phase not in ("Succeeded", "Failed")]
+    requested = Resources(
+        cpu_m=sum(p.requests.cpu_m for p in active), memory=sum(p.requests.memory for p in active), pods=len(active)
+    )
+    ssh = None
+    if handle.config.gke is not None and node_zone(found):
+        ssh = ssh_for(handle, found.name, node_zone(found), registered=True)
+    detail = NodeDetail(
+        cluster=handle.name,
+        now=now,
+        node=found,
+        pods=tuple(sorted(pods, key=lambda p: p.key)),
+        requested=requested,
+        events=tuple(sorted(events, key=lambda e: e.last_seen or now, reverse=True)),
+        log_links=node_log_links(handle, found.name, context),
+        ssh=ssh,
+    )
+    return render_node(detail)
