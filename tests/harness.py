@@ -1,0 +1,338 @@
+"""The bot, end to end, against the simulated world: what every end-to-end test drives.
+
+``BotUnderTest`` points every client at a running ``SimServer`` (Slack Web
+API, Socket Mode, response_urls, the Kubernetes and Google APIs), builds the
+real router and the real bolt app, connects them over Socket Mode and HTTP,
+and plays the user through the simulated Slack: ``slash``, ``mention`` and
+``click`` send what Slack would send and return what the user then sees.
+
+    with BotUnderTest(world) as bot:
+        answer = bot.slash("nodes")
+        assert "us-west1-b" in answer.all_text()
+
+Tests that need a command set of their own pass ``registry=Registry()``;
+the alerting tests pass ``registrars`` and ``thread_defaults``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from slack_bolt import App
+
+from bot.clusters import ClusterRegistry
+from bot.commands.registry import Registry
+from bot.commands.router import Router
+from bot.health import Health
+from bot.metrics import Metrics
+from bot.settings import AccessConfig, ClusterConfig, GkeConfig, HealthConfig, Settings, SlackConfig
+from bot.slack.app import build_slack_app
+from bot.slack.transports import HttpTransport, SocketModeTransport
+from sim.server import Endpoints, SimServer
+from sim.slack.records import Ephemeral, Message, ResponsePost
+from sim.slack.sender import Delivery, SlackSender
+from sim.world import World
+
+Via = Literal["socket", "http"]
+ANSWER_TIMEOUT = 20.0  # generous: a rate-limited answer waits out Retry-After first
+CONNECT_TIMEOUT = 10.0
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``condition`` for state that is not on the Slack record (e.g. a socket being connected)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout}s")
+        time.sleep(0.02)
+
+
+def sim_cluster_configs(world: World, endpoints: Endpoints, directory: Path) -> list[ClusterConfig]:
+    """The simulated world's cluster as the bot's configuration names it.
+
+    Needs the simulated API server's kubeconfig writer; without it (early in
+    the project) the bot runs with no cluster configured.
+    """
+    try:
+        kubeconfig_module = importlib.import_module("sim.kube.kubeconfig")
+    except ImportError:
+        return []
+    kubeconfig = directory / "kubeconfig"
+    kubeconfig_module.write_kubeconfig(kubeconfig, endpoints.kube)
+    gke_clusters = world.google.clusters()
+    if not gke_clusters:
+        return [ClusterConfig(name="sim", kubeconfig=kubeconfig)]
+    first = gke_clusters[0]
+    return [
+        ClusterConfig(
+            name=first["name"],
+            kubeconfig=kubeconfig,
+            gke=GkeConfig(
+                project=world.project,
+                location=first["location"],
+                cluster=first["name"],
+                container_endpoint=endpoints.gke,
+                compute_endpoint=endpoints.compute,
+                logging_endpoint=endpoints.logging,
+                anonymous=True,
+            ),
+        )
+    ]
+
+
+def build_cluster_registry(settings: Settings) -> ClusterRegistry:
+    """The real registry when the sources are there; an empty one before they land."""
+    try:
+        factory = importlib.import_module("bot.sources.factory")
+    except ImportError:
+        factory = None
+    if factory is None or not settings.clusters:
+        return ClusterRegistry([], settings.slack.channel_clusters)
+    return factory.build_registry(settings)
+
+
+def default_registry() -> Registry:
+    """The global command registry, with the real commands imported so they are declared."""
+    from bot.commands.registry import registry
+
+    try:
+        importlib.import_module("handlers")
+    except ImportError:
+        pass
+    return registry
+
+
+class BotUnderTest:
+    """The whole Slack side of the bot, running against ``world``; a context manager."""
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        server: SimServer | None = None,
+        registry: Registry | None = None,
+        access: AccessConfig | None = None,
+        clusters: list[ClusterConfig] | None = None,
+        cluster_registry: ClusterRegistry | None = None,
+        services: dict[str, Any] | None = None,
+        thread_defaults: Callable[[str, str], dict[str, str]] | None = None,
+        registrars: Sequence[Callable[[App], None]] = (),
+        transports: Sequence[Via] = ("socket", "http"),
+        health: bool = False,
+        command: str = "/k8s",
+        state_dir: Path | None = None,
+        settings_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.world = world or World()
+        self.server = server
+        self._owns_server = server is None
+        self._registry = registry
+        self._access = access or AccessConfig()
+        self._clusters = clusters
+        self._cluster_registry = cluster_registry
+        self._services = dict(services or {})
+        self._thread_defaults = thread_defaults
+        self._registrars = tuple(registrars)
+        self._transport_names = tuple(transports)
+        self._with_health = health
+        self._command = command
+        self._state_dir = state_dir
+        self._overrides = dict(settings_overrides or {})
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.metrics = Metrics()
+        self.settings: Settings | None = None
+        self.router: Router | None = None
+        self.app: App | None = None
+        self.socket: SocketModeTransport | None = None
+        self.http: HttpTransport | None = None
+        self.health: Health | None = None
+        self.sender: SlackSender | None = None
+
+    # -- life cycle ------------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> Endpoints:
+        assert self.server is not None and self.server.endpoints is not None, "the bot is not started"
+        return self.server.endpoints
+
+    def start(self) -> BotUnderTest:
+        if self.server is None:
+            self.server = SimServer(self.world)
+        if self.server.endpoints is None:
+            self.server.start()
+        self._tmp = tempfile.TemporaryDirectory(prefix="k8s-chatops-test-")
+        work_dir = Path(self._tmp.name)
+        self.settings = self._settings(work_dir)
+        clusters = self._cluster_registry or build_cluster_registry(self.settings)
+        self.router = Router(
+            settings=self.settings,
+            clusters=clusters,
+            clock=self.world.clock,
+            registry=self._registry or default_registry(),
+            services=self._services,
+        )
+        self.app = build_slack_app(
+            self.settings,
+            self.router,
+            thread_defaults=self._thread_defaults,
+            registrars=self._registrars,
+            metrics=self.metrics,
+        )
+        if "http" in self._transport_names:
+            self.http = HttpTransport(self.app, host="127.0.0.1", port=0, path=self.settings.slack.http_path)
+            self.http.start()
+        if "socket" in self._transport_names:
+            self.socket = SocketModeTransport(self.app, self.world.slack.app_token)
+            self.socket.connect()
+            wait_until(self.socket.is_ready, CONNECT_TIMEOUT, "the Socket Mode connection")
+        if self._with_health:
+            self.health = Health(metrics=self.metrics)
+            self.health.add_check("slack", self.slack_ready)
+            self.health.start("127.0.0.1", 0)
+        self.sender = SlackSender(self.world, self.server, bot_url=self.http.url if self.http else None)
+        return self
+
+    def slack_ready(self) -> bool | str:
+        transports = [t for t in (self.socket, self.http) if t is not None]
+        if transports and all(t.is_ready() for t in transports):
+            return True
+        return "Slack is not connected"
+
+    def stop(self) -> None:
+        if self.health is not None:
+            self.health.stop()
+        if self.socket is not None:
+            self.socket.close()
+        if self.http is not None:
+            self.http.stop()
+        if self._owns_server and self.server is not None:
+            self.server.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> BotUnderTest:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _settings(self, work_dir: Path) -> Settings:
+        ws = self.world.slack
+        clusters = self._clusters if self._clusters is not None else sim_cluster_configs(self.world, self.endpoints, work_dir)
+        values: dict[str, Any] = {
+            "clusters": clusters,
+            "slack": SlackConfig(
+                mode="socket" if "socket" in self._transport_names else "http",
+                command=self._command,
+                bot_token=ws.bot_token,
+                app_token=ws.app_token,
+                signing_secret=ws.signing_secret,
+                api_url=self.endpoints.slack,
+                http_host="127.0.0.1",
+                http_port=0,
+            ),
+            "access": self._access,
+            "health": HealthConfig(host="127.0.0.1", port=0),
+            "state_dir": self._state_dir or work_dir / "state",
+        }
+        values.update(self._overrides)
+        return Settings(**values)
+
+    # -- what a user does ------------------------------------------------------------
+
+    def send_slash(
+        self, text: str, *, user: str = "alice", channel: str = "ops", via: Via | None = None, **signing: Any
+    ) -> Delivery:
+        """Send the slash command and return Slack's view of the ack, without waiting for the answer."""
+        assert self.sender is not None and self.settings is not None, "the bot is not started"
+        return self.sender.slash_command(
+            self.settings.slack.command, text, user=user, channel=channel, via=via or self._default_via(), **signing
+        )
+
+    def answer_to(self, delivery: Delivery, timeout: float = ANSWER_TIMEOUT) -> ResponsePost:
+        """The bot's (first) answer posted to the delivery's response_url."""
+        url_id = delivery.response_url_id
+
+        def answered() -> ResponsePost | None:
+            posts = [p for p in self.world.slack.responses(url_id) if p.via == "response_url"]
+            return posts[0] if posts else None
+
+        return self.world.slack.wait_for(answered, timeout)
+
+    def slash(self, text: str, *, user: str = "alice", channel: str = "ops", via: Via | None = None) -> ResponsePost:
+        """Type ``/k8s text`` and return the answer as recorded at the response_url."""
+        delivery = self.send_slash(text, user=user, channel=channel, via=via)
+        if not delivery.acked:
+            raise AssertionError(f"the bot did not ack the slash command: {delivery}")
+        return self.answer_to(delivery)
+
+    def mention(
+        self,
+        text: str,
+        *,
+        user: str = "alice",
+        channel: str = "alerts",
+        thread_ts: str | None = None,
+        via: Via | None = None,
+        timeout: float = ANSWER_TIMEOUT,
+    ) -> Message | Ephemeral:
+        """Mention the bot (in ``thread_ts``'s thread, or as a new message) and return its reply in the thread."""
+        assert self.sender is not None, "the bot is not started"
+        ws = self.world.slack
+        delivery = self.sender.app_mention(text, user=user, channel=channel, thread_ts=thread_ts, via=via or self._default_via())
+        thread = thread_ts or delivery.message_ts
+        assert thread is not None
+        user_id = ws.user_id(user)
+        seen_ephemerals = len(ws.ephemerals())
+
+        def replied() -> Message | Ephemeral | None:
+            for message in ws.thread(channel, thread):
+                if message.user == ws.bot_user_id and float(message.ts) > float(delivery.message_ts or 0):
+                    return message
+            for ephemeral in ws.ephemerals()[seen_ephemerals:]:
+                if ephemeral.user == user_id and ephemeral.thread_ts == thread:
+                    return ephemeral
+            return None
+
+        return ws.wait_for(replied, timeout)
+
+    def click(
+        self,
+        action_id: str,
+        value: str = "",
+        *,
+        user: str = "alice",
+        channel: str = "alerts",
+        message_ts: str | None = None,
+        thread_ts: str | None = None,
+        via: Via | None = None,
+        timeout: float = ANSWER_TIMEOUT,
+    ) -> ResponsePost:
+        """Click a button; without ``message_ts`` the bot first posts a message carrying it."""
+        assert self.sender is not None, "the bot is not started"
+        ws = self.world.slack
+        if message_ts is None:
+            button = {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text", "text": "Run"}}
+            posted = ws.post_message(
+                channel, user=ws.bot_user_id, text="buttons", thread_ts=thread_ts,
+                blocks=[{"type": "actions", "block_id": "buttons", "elements": [button]}],
+            )
+            message_ts = posted.ts
+        delivery = self.sender.block_action(
+            action_id, value, user=user, channel=channel, message_ts=message_ts, thread_ts=thread_ts,
+            via=via or self._default_via(),
+        )
+        if not delivery.acked:
+            raise AssertionError(f"the bot did not ack the click: {delivery}")
+        return self.answer_to(delivery, timeout)
+
+    def _default_via(self) -> Via:
+        return "socket" if "socket" in self._transport_names else "http"
