@@ -301,6 +301,7 @@ def build_app(world: World) -> web.Application:
     app = web.Application(middlewares=[faults_and_errors])
     app[WORLD] = world
     app.router.add_get("/version", version)
+    app.router.add_get("/version/", version)  # the Python client's VersionApi asks with the slash
     for probe in ("/healthz", "/readyz", "/livez"):
         app.router.add_get(probe, health)
     app.router.add_get("/api", api_root)

@@ -311,7 +311,7 @@ def make_event(
     count: int = 1,
     first: datetime | None = None,
     last: datetime | None = None,
-    component: str = "kubelet",
+    source: str = "kubelet",
     host: str | None = None,
     uid: str | None = None,
     object_namespace: str | None = None,
@@ -331,9 +331,9 @@ def make_event(
         involved["namespace"] = object_namespace or namespace
         if uid:
             involved["uid"] = uid
-    source: dict[str, str] = {"component": component}
+    origin: dict[str, str] = {"component": source}
     if host:
-        source["host"] = host
+        origin["host"] = host
     suffix = format(int(first_at.timestamp() * 1e9) + int(_number(reason + message, 6)), "x")
     return {
         "apiVersion": "v1",
@@ -346,8 +346,8 @@ def make_event(
         "count": count,
         "firstTimestamp": rfc3339(first_at),
         "lastTimestamp": rfc3339(last_at),
-        "source": source,
-        "reportingComponent": component,
+        "source": origin,
+        "reportingComponent": source,
         "reportingInstance": host or "",
     }
 
