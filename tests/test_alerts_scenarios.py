@@ -84,3 +84,15 @@ def test_regional_healthy_day_posts_nothing_but_the_digest(run):
     service.digest()
     [digest] = world.slack.messages("alerts")
     assert "Daily digest" in digest.text
+
+
+def test_node_notready_opens_then_resolves_once_without_flapping(run):
+    world, service = run("node-notready")
+    play(world, service, 40)
+    parents = world.slack.messages("alerts")
+    assert len(parents) == 1, [p.text for p in parents]
+    assert parents[0].edits, "the parent was edited to its resolved state"
+    assert "NotReady" in parents[0].edits[0].text, "the first version named the problem"
+    assert "RESOLVED" in parents[0].text
+    assert service.store.open_incidents() == []
+    assert "Resolved after" in world.slack.thread("alerts", parents[0].ts)[-1].text
