@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import importlib
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from slack_bolt import App
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.clusters import ClusterRegistry
-from bot.commands.registry import Registry
+from bot.commands.context import CommandContext
+from bot.commands.registry import Arg, CommandSpec, Flag, ParsedArgs, Registry
+from bot.commands.reply import Attachment, Reply
 from bot.commands.router import Router
 from bot.health import Health
 from bot.metrics import Metrics
@@ -336,3 +340,58 @@ class BotUnderTest:
 
     def _default_via(self) -> Via:
         return "socket" if "socket" in self._transport_names else "http"
+
+
+class SampleCommands:
+    """A tiny command set on its own registry, for testing the Slack side without real handlers.
+
+    ``ran`` lists the handlers that actually ran, so a test can tell a refused
+    command from one that ran and failed.
+    """
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self._lock = threading.Lock()
+        self.registry = Registry()
+        for spec in (
+            CommandSpec("echo", "Repeat words, and the thread's defaults", self._echo,
+                        args=(Arg("words", optional=True),), flags=(Flag("--loud", takes_value=False),),
+                        needs_cluster=False, family="echo"),
+            CommandSpec("explode", "Always fails", self._explode, needs_cluster=False, family="explode"),
+            CommandSpec("logs", "Component logs", self._logs, needs_cluster=False, sensitive=True, family="logs"),
+            CommandSpec("table", "A long table", self._table, needs_cluster=False, family="table"),
+        ):
+            self.registry.add(spec)
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return self.ran.count(name)
+
+    def _record(self, name: str) -> None:
+        with self._lock:
+            self.ran.append(name)
+
+    def _echo(self, ctx: CommandContext, args: ParsedArgs) -> Reply:
+        self._record("echo")
+        text = f"echo: {args.get('words', '')}" + (" (loud)" if args.get("loud") else "")
+        if ctx.invocation.defaults:
+            text += " " + ",".join(f"{k}={v}" for k, v in sorted(ctx.invocation.defaults.items()))
+        return Reply(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text))], plain=text)
+
+    def _explode(self, ctx: CommandContext, args: ParsedArgs) -> Reply:
+        self._record("explode")
+        raise RuntimeError("Traceback secret-internal-detail at /srv/bot/handlers.py line 12")
+
+    def _logs(self, ctx: CommandContext, args: ParsedArgs) -> Reply:
+        self._record("logs")
+        return Reply(text="kube-proxy log lines", plain="kube-proxy log lines")
+
+    def _table(self, ctx: CommandContext, args: ParsedArgs) -> Reply:
+        self._record("table")
+        rows = "\n".join(f"node-{i} Ready" for i in range(300))
+        return Reply(
+            text="20 of 300 nodes shown, and 280 more",
+            plain="20 of 300 nodes shown, and 280 more",
+            public=ctx.public,
+            attachment=Attachment(filename="nodes.txt", content=rows, title="All nodes"),
+        )

@@ -9,69 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.commands.registry import Arg, CommandSpec, Flag, ParsedArgs, Registry
-from bot.commands.reply import Attachment, Reply
 from bot.settings import AccessConfig, AccessRule
 from sim.world import World
-from tests.harness import BotUnderTest
+from tests.harness import BotUnderTest, SampleCommands
 
-ran: list[str] = []
-ran_lock = threading.Lock()
-
-
-def _record(name: str) -> None:
-    with ran_lock:
-        ran.append(name)
-
-
-def echo(ctx, args: ParsedArgs) -> Reply:  # type: ignore[no-untyped-def]
-    _record("echo")
-    words = args.get("words", "")
-    text = f"echo: {words} (loud)" if args.get("loud") else f"echo: {words}"
-    return Reply(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text))], plain=text)
-
-
-def explode(ctx, args: ParsedArgs) -> Reply:  # type: ignore[no-untyped-def]
-    _record("explode")
-    raise RuntimeError("Traceback secret-internal-detail at /srv/bot/handlers.py line 12")
-
-
-def logs(ctx, args: ParsedArgs) -> Reply:  # type: ignore[no-untyped-def]
-    _record("logs")
-    return Reply(text="kube-proxy log lines", plain="kube-proxy log lines")
-
-
-def table(ctx, args: ParsedArgs) -> Reply:  # type: ignore[no-untyped-def]
-    _record("table")
-    rows = "\n".join(f"node-{i} Ready" for i in range(300))
-    return Reply(
-        text="20 of 300 nodes shown, and 280 more",
-        plain="summary",
-        public=bool(ctx.public),
-        attachment=Attachment(filename="nodes.txt", content=rows, title="All nodes"),
-    )
-
-
-def sample_registry() -> Registry:
-    registry = Registry()
-    for spec in (
-        CommandSpec("echo", "Repeat words", echo, args=(Arg("words", optional=True),),
-                    flags=(Flag("--loud", takes_value=False),), needs_cluster=False, family="echo"),
-        CommandSpec("explode", "Always fails", explode, needs_cluster=False, family="explode"),
-        CommandSpec("logs", "Component logs", logs, needs_cluster=False, sensitive=True, family="logs"),
-        CommandSpec("table", "A long table", table, needs_cluster=False, family="table"),
-    ):
-        registry.add(spec)
-    return registry
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def world() -> World:
     world = World()
     world.slack.add_user("bob")
@@ -79,11 +25,16 @@ def world() -> World:
     return world
 
 
-@pytest.fixture
-def bot(world: World) -> Iterator[BotUnderTest]:
+@pytest.fixture(scope="module")
+def commands() -> SampleCommands:
+    return SampleCommands()
+
+
+@pytest.fixture(scope="module")
+def bot(world: World, commands: SampleCommands) -> Iterator[BotUnderTest]:
     sre = world.slack.add_usergroup("sre")
     access = AccessConfig(rules=[AccessRule(commands=["logs"], usergroups=[sre])])
-    with BotUnderTest(world, registry=sample_registry(), access=access, clusters=[]) as running:
+    with BotUnderTest(world, registry=commands.registry, access=access, clusters=[]) as running:
         yield running
 
 
@@ -116,7 +67,10 @@ def test_public_flag_answers_in_the_channel(bot: BotUnderTest, world: World) -> 
 
 
 @pytest.mark.parametrize("via", ["http", "socket"])
-def test_a_bad_signature_or_old_timestamp_gets_401_and_no_answer(bot: BotUnderTest, world: World, via: str) -> None:
+def test_a_bad_signature_or_old_timestamp_gets_401_and_no_answer(
+    bot: BotUnderTest, world: World, commands: SampleCommands, via: str
+) -> None:
+    before = commands.count("echo")
     bad_signature = bot.send_slash("echo forged", via="http", signature="v0=" + "0" * 64)
     stale = bot.send_slash("echo stale", via="http", timestamp=1_000_000_000)
     assert bad_signature.status == 401 and not bad_signature.acked
@@ -125,7 +79,7 @@ def test_a_bad_signature_or_old_timestamp_gets_401_and_no_answer(bot: BotUnderTe
     bot.slash("echo real", via=via)  # type: ignore[arg-type]
     texts = [p.all_text() for p in world.slack.responses()]
     assert not any("forged" in t or "stale" in t for t in texts)
-    assert "echo" in ran and all("forged" not in r for r in ran)
+    assert commands.count("echo") == before + 1
 
 
 def test_an_unknown_command_gets_a_clear_ephemeral_sentence(bot: BotUnderTest) -> None:
@@ -153,26 +107,28 @@ def test_an_unexpected_exception_yields_a_reference_and_no_trace(bot: BotUnderTe
     assert "Traceback" not in text and "secret-internal-detail" not in text and "handlers.py" not in text
 
 
-def test_an_unauthorized_user_is_refused_logs_and_the_handler_does_not_run(bot: BotUnderTest) -> None:
-    before = ran.count("logs")
+def test_an_unauthorized_user_is_refused_logs_and_the_handler_does_not_run(
+    bot: BotUnderTest, commands: SampleCommands
+) -> None:
+    before = commands.count("logs")
     answer = bot.slash("logs", user="bob")
     assert answer.response_type == "ephemeral"
     assert "`logs` is restricted: ask an admin to grant it to you, your user group or this channel" in answer.all_text()
-    assert ran.count("logs") == before
+    assert commands.count("logs") == before
 
 
-def test_a_member_of_the_granted_usergroup_may_run_logs(bot: BotUnderTest) -> None:
-    before = ran.count("logs")
+def test_a_member_of_the_granted_usergroup_may_run_logs(bot: BotUnderTest, commands: SampleCommands) -> None:
+    before = commands.count("logs")
     answer = bot.slash("logs", user="carol")
     assert "kube-proxy log lines" in answer.all_text()
-    assert ran.count("logs") == before + 1
+    assert commands.count("logs") == before + 1
 
 
 def test_an_ephemeral_answer_with_an_attachment_sends_the_file_by_direct_message(bot: BotUnderTest, world: World) -> None:
     answer = bot.slash("table")
     assert "in your direct messages" in answer.all_text()
-    [upload] = [f for f in world.slack.files if f.name == "nodes.txt"]
-    assert upload.completed and b"node-299 Ready" in upload.content
+    upload = world.slack.files[-1]
+    assert upload.name == "nodes.txt" and upload.completed and b"node-299 Ready" in upload.content
     dm = world.slack.channel(upload.channels[0])
     assert dm.is_im and dm.im_user == world.slack.user_id("alice")
 
@@ -180,12 +136,14 @@ def test_an_ephemeral_answer_with_an_attachment_sends_the_file_by_direct_message
 def test_a_public_answer_with_an_attachment_uploads_into_the_channel(bot: BotUnderTest, world: World) -> None:
     answer = bot.slash("table --public")
     assert "attached below" in answer.all_text()
-    [upload] = [f for f in world.slack.files if f.name == "nodes.txt"]
+    upload = world.slack.files[-1]
+    assert upload.name == "nodes.txt" and upload.completed
     assert upload.channels == [world.slack.channel_id("ops")]
 
 
 def test_every_command_writes_one_audit_line(bot: BotUnderTest, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="k8s_chatops.audit")
+    caplog.clear()
     bot.slash("echo audited", user="bob")
     bot.slash("logs", user="bob")
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "k8s_chatops.audit"]
