@@ -1,0 +1,124 @@
+"""Mentions and buttons end to end, and Slack pushing back with 429."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from slack_bolt import Ack, App, Respond
+
+from bot.settings import AccessConfig
+from sim.slack.records import Ephemeral, Message
+from sim.world import World
+from tests.harness import BotUnderTest, SampleCommands
+
+INCIDENT_DEFAULTS = {"cluster": "prod", "scope": "zone=us-west1-b"}
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    world = World()
+    world.slack.add_user("bob")
+    return world
+
+
+@pytest.fixture(scope="module")
+def incident_threads() -> dict[tuple[str, str], dict[str, str]]:
+    """Stands in for the incident engine: (channel, thread ts) -> the thread's defaults."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def bot(world: World, incident_threads: dict[tuple[str, str], dict[str, str]]) -> Iterator[BotUnderTest]:
+    def thread_defaults(channel: str, thread_ts: str) -> dict[str, str]:
+        return incident_threads.get((channel, thread_ts), {})
+
+    def incident_buttons(app: App) -> None:
+        @app.action("incident:ack")
+        def acknowledge(ack: Ack, respond: Respond, body: dict) -> None:
+            ack()
+            respond(text=f"acknowledged by {body['user']['name']}", replace_original=False)
+
+    with BotUnderTest(
+        world,
+        registry=SampleCommands().registry,
+        access=AccessConfig(),
+        clusters=[],
+        thread_defaults=thread_defaults,
+        registrars=[incident_buttons],
+    ) as running:
+        yield running
+
+
+def retries(bot: BotUnderTest) -> float:
+    return bot.metrics.registry.get_sample_value("slack_retries_total") or 0.0
+
+
+def incident_parent(world: World, threads: dict[tuple[str, str], dict[str, str]]) -> str:
+    parent = world.slack.post_message("alerts", user=world.slack.bot_user_id, text="Pods pending on prod")
+    threads[(world.slack.channel_id("alerts"), parent.ts)] = INCIDENT_DEFAULTS
+    return parent.ts
+
+
+@pytest.mark.parametrize("via", ["socket", "http"])
+def test_a_mention_is_answered_in_a_new_thread_under_it(bot: BotUnderTest, world: World, via: str) -> None:
+    reply = bot.mention("echo hello", via=via)  # type: ignore[arg-type]
+    assert isinstance(reply, Message)
+    assert reply.user == world.slack.bot_user_id and reply.is_reply
+    assert reply.all_text().startswith("echo: hello")
+
+
+def test_a_mention_in_an_incident_thread_answers_there_with_its_defaults(
+    bot: BotUnderTest, world: World, incident_threads: dict[tuple[str, str], dict[str, str]]
+) -> None:
+    parent = incident_parent(world, incident_threads)
+    reply = bot.mention("echo zone", thread_ts=parent)
+    assert isinstance(reply, Message) and reply.thread_ts == parent
+    assert "cluster=prod,scope=zone=us-west1-b" in reply.text
+
+
+def test_a_sensitive_command_by_mention_is_refused_privately(bot: BotUnderTest, world: World) -> None:
+    reply = bot.mention("logs", user="bob")
+    assert isinstance(reply, Ephemeral) and reply.user == world.slack.user_id("bob")
+    assert "`logs` is restricted" in reply.all_text()
+
+
+def test_a_run_command_button_runs_its_command_ephemerally(bot: BotUnderTest) -> None:
+    answer = bot.click("run_command:1", "echo from-a-button")
+    assert answer.response_type == "ephemeral"
+    assert answer.all_text().startswith("echo: from-a-button")
+
+
+def test_a_button_on_an_incident_message_runs_with_the_incident_defaults(
+    bot: BotUnderTest, world: World, incident_threads: dict[tuple[str, str], dict[str, str]]
+) -> None:
+    parent = incident_parent(world, incident_threads)
+    answer = bot.click("run_command", "echo drill", message_ts=parent)
+    assert "echo: drill cluster=prod" in answer.text
+
+
+def test_a_button_inside_a_thread_answers_in_that_thread(
+    bot: BotUnderTest, world: World, incident_threads: dict[tuple[str, str], dict[str, str]]
+) -> None:
+    parent = incident_parent(world, incident_threads)
+    answer = bot.click("run_command:2", "echo in-thread", thread_ts=parent)
+    assert answer.thread_ts == parent
+    assert "cluster=prod" in answer.text
+
+
+def test_a_rate_limited_answer_is_retried_and_still_arrives(bot: BotUnderTest, world: World) -> None:
+    retries_before = retries(bot)
+    rate_limited_before = len([c for c in world.slack.calls if c.status == 429])
+    with world.lock:
+        world.faults.slack_retry_after = 1
+        world.faults.slack_rate_limited = 1
+    reply = bot.mention("echo patience", channel="ops")
+    assert reply.all_text().startswith("echo: patience")
+    assert len([c for c in world.slack.calls if c.status == 429]) == rate_limited_before + 1
+    assert retries(bot) == retries_before + 1
+
+
+def test_listeners_from_registrars_are_served_beside_the_command_buttons(bot: BotUnderTest) -> None:
+    answer = bot.click("incident:ack", "incident-1", user="bob")
+    assert answer.text == "acknowledged by bob"
