@@ -23,6 +23,32 @@ CheckResult = bool | str
 Check = Callable[[], CheckResult]
 
 
+class ClusterProbes:
+    """The last probe result per cluster; ready while at least one cluster answered.
+
+    One cluster down (mid-upgrade on a zonal cluster, say) must not take the
+    bot out of service: it is needed most exactly then. Whoever probes the
+    clusters (the scheduled checks) calls ``record``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, bool] = {}
+
+    def record(self, cluster: str, answered: bool) -> None:
+        with self._lock:
+            self._last[cluster] = answered
+
+    def __call__(self) -> CheckResult:
+        with self._lock:
+            last = dict(self._last)
+        if not last:
+            return "no cluster probed yet"
+        if any(last.values()):
+            return True
+        return "no cluster answered its last probe: " + ", ".join(sorted(last))
+
+
 class Health:
     """The checks and the server that answers the probes."""
 

@@ -1,0 +1,90 @@
+"""Probes and metrics over HTTP, as Kubernetes and Prometheus read them."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from bot.health import ClusterProbes, Health
+from bot.metrics import Metrics
+from bot.settings import AccessConfig
+from sim.world import World
+from tests.harness import BotUnderTest, SampleCommands
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def health() -> Iterator[Health]:
+    health = Health(metrics=Metrics(), required=["slack", "clusters"])
+    health.start("127.0.0.1", 0)
+    yield health
+    health.stop()
+
+
+def test_healthz_answers_while_the_process_runs(health: Health) -> None:
+    assert get(health.port, "/healthz")[0] == 200
+
+
+def test_readyz_names_what_is_not_ready(health: Health) -> None:
+    status, body = get(health.port, "/readyz")
+    assert status == 503
+    assert json.loads(body)["checks"] == {"slack": "not checked yet", "clusters": "not checked yet"}
+
+
+def test_readyz_needs_slack_and_one_answering_cluster(health: Health) -> None:
+    probes = ClusterProbes()
+    health.add_check("slack", lambda: True)
+    health.add_check("clusters", probes)
+    probes.record("prod", False)
+    status, body = get(health.port, "/readyz")
+    assert status == 503 and "no cluster answered its last probe: prod" in body
+    probes.record("staging", True)
+    status, body = get(health.port, "/readyz")
+    assert status == 200 and json.loads(body) == {"ready": True, "checks": {"slack": "ok", "clusters": "ok"}}
+
+
+def test_a_check_that_raises_means_not_ready(health: Health) -> None:
+    def broken() -> bool:
+        raise OSError("socket gone")
+
+    health.add_check("slack", broken)
+    status, body = get(health.port, "/readyz")
+    assert status == 503 and "check failed: OSError" in body
+
+
+def test_metrics_are_exported_in_the_prometheus_format(health: Health) -> None:
+    health.metrics.check_done("prod", "ok")
+    health.metrics.set_incidents_open(2)
+    health.metrics.slack_api_error("chat.postMessage", "channel_not_found")
+    status, body = get(health.port, "/metrics")
+    assert status == 200
+    assert 'checks_total{cluster="prod",outcome="ok"} 1.0' in body
+    assert "incidents_open 2.0" in body
+    assert 'slack_api_errors_total{error="channel_not_found",method="chat.postMessage"} 1.0' in body
+
+
+def test_the_running_bot_is_ready_and_counts_its_commands() -> None:
+    with BotUnderTest(World(), registry=SampleCommands().registry, access=AccessConfig(), clusters=[], health=True) as bot:
+        assert bot.health is not None
+        bot.slash("echo counted")
+        bot.slash("nonsense")
+        status, body = get(bot.health.port, "/readyz")
+        assert status == 200 and json.loads(body)["checks"]["slack"] == "ok"
+        _, metrics = get(bot.health.port, "/metrics")
+        assert 'commands_total{command="echo",outcome="ok"} 1.0' in metrics
+        assert 'commands_total{command="?",outcome="bad_input"} 1.0' in metrics
+        assert 'command_seconds_count{command="echo"} 1.0' in metrics
+        bot.socket.close()  # type: ignore[union-attr]
+        status, body = get(bot.health.port, "/readyz")
+        assert status == 503 and "Slack is not connected" in body
