@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -39,6 +40,10 @@ def bot(world: World, incident_threads: dict[tuple[str, str], dict[str, str]]) -
         def acknowledge(ack: Ack, respond: Respond, body: dict) -> None:
             ack()
             respond(text=f"acknowledged by {body['user']['name']}", replace_original=False)
+
+        @app.action("incident:resolve")
+        def broken(ack: Ack) -> None:
+            raise RuntimeError("a bug in a listener")
 
     with BotUnderTest(
         world,
@@ -122,3 +127,13 @@ def test_a_rate_limited_answer_is_retried_and_still_arrives(bot: BotUnderTest, w
 def test_listeners_from_registrars_are_served_beside_the_command_buttons(bot: BotUnderTest) -> None:
     answer = bot.click("incident:ack", "incident-1", user="bob")
     assert answer.text == "acknowledged by bob"
+
+
+@pytest.mark.parametrize("via", ["socket", "http"])
+def test_a_listener_that_raises_is_still_acked_with_a_short_apology(bot: BotUnderTest, world: World, via: str) -> None:
+    message = world.slack.post_message("alerts", user=world.slack.bot_user_id, text="incident")
+    assert bot.sender is not None
+    delivery = bot.sender.block_action("incident:resolve", "incident-1", message_ts=message.ts, via=via)  # type: ignore[arg-type]
+    assert delivery.acked
+    assert "a bug in a listener" not in json.dumps(delivery.body)
+    assert "Something went wrong on the bot's side" in json.dumps(delivery.body)
