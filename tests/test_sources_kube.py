@@ -155,11 +155,11 @@ def test_events_and_disruption_budgets(world: World, endpoints: Endpoints) -> No
     assert (budget.disruptions_allowed, budget.match_labels) == (0, {"app": "api"})
 
 
-def test_pod_logs_come_newest_first_with_timestamps(world: World, endpoints: Endpoints) -> None:
+def test_pod_logs_come_oldest_first_with_timestamps(world: World, endpoints: Endpoints) -> None:
     world.kube.set_pod_log("web", "api-1", "app", [(T0, "starting"), (T0 + timedelta(seconds=5), "listening on :8080")])
     lines = kube_source(endpoints).pod_log("web", "api-1", tail_lines=10)
-    assert [line.text for line in lines] == ["listening on :8080", "starting"]
-    assert lines[0].timestamp == T0 + timedelta(seconds=5)
+    assert [line.text for line in lines] == ["starting", "listening on :8080"]
+    assert lines[1].timestamp == T0 + timedelta(seconds=5) and lines[1].origin == "api-1"
 
 
 def test_the_server_version_is_read(world: World, endpoints: Endpoints) -> None:

@@ -124,7 +124,7 @@ class KubeSource:
         tail_lines: int = 100,
         since_seconds: int | None = None,
     ) -> list[LogLine]:
-        """The pod's last lines, newest first like Cloud Logging answers, so both read alike."""
+        """The pod's last lines in the API's order, oldest first (as ``kubectl logs`` prints them)."""
         core = client.CoreV1Api(self.api_client)
         options: dict[str, Any] = {"timestamps": True, "tail_lines": max(1, min(tail_lines, MAX_TAIL_LINES))}
         if container:
@@ -136,7 +136,7 @@ class KubeSource:
         )
         origin = f"{name}/{container}" if container else name
         lines = body.decode("utf-8", errors="replace").splitlines()
-        return [parse_log_line(line, origin=origin) for line in reversed(lines) if line]
+        return [parse_log_line(line, origin=origin) for line in lines if line]
 
     # -- plumbing -----------------------------------------------------------------------
 
