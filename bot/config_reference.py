@@ -51,7 +51,10 @@ def _type_name(annotation: Any) -> str:
 
 def _default(field: FieldInfo) -> str:
     if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
+        factory = field.default_factory
+        if getattr(factory, "__module__", "") == "socket":  # e.g. the host name: differs per machine
+            return f"`{factory.__name__}()`"
+        value = factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
             return ""
     elif field.default is PydanticUndefined:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,6 +128,17 @@ class AlertConfig(Section):
     timezone: str = "UTC"
 
 
+class LeaderElectionConfig(Section):
+    """Two replicas, one poster: a Lease in the cluster the bot runs in picks the leader."""
+
+    enabled: bool = Field(False, description="Off: this process always leads (one replica)")
+    cluster: str | None = Field(None, description="Cluster holding the Lease; default the in-cluster one")
+    namespace: str = "k8s-chatops"
+    lease_name: str = "k8s-chatops-leader"
+    identity: str = Field(default_factory=socket.gethostname, description="This replica's name (the pod name)")
+    lease_seconds: int = Field(15, ge=5, le=300)
+
+
 class HealthConfig(Section):
     enabled: bool = True
     host: str = "0.0.0.0"
@@ -145,6 +157,7 @@ class Settings(BaseSettings):
     access: AccessConfig = Field(default_factory=AccessConfig)
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)
     state_dir: Path = Field(Path(".k8s-chatops"), description="Incident store and other state")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -154,6 +167,8 @@ class Settings(BaseSettings):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"cluster names must be unique; repeated: {', '.join(duplicates)}")
+        if self.leader_election.cluster and self.leader_election.cluster not in names:
+            raise ValueError(f"leader_election.cluster names unknown cluster {self.leader_election.cluster!r}")
         for channel, cluster in self.slack.channel_clusters.items():
             if cluster not in names:
                 raise ValueError(f"slack.channel_clusters[{channel!r}] names unknown cluster {cluster!r}")

@@ -1,0 +1,211 @@
+"""Assemble the bot from its settings: the one place that knows how the parts fit.
+
+`run` serves Slack and runs the alert scheduler until stopped; `ask` answers one
+command on the console; `check --once` runs every check and prints what it
+found. The demo and the end-to-end tests build the same ``Bot`` with a
+simulated clock and endpoints.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.alerts.notifier import SlackNotifier
+from bot.alerts.scheduler import AlertService, Leadership
+from bot.alerts.store import IncidentStore
+from bot.clock import Clock, SystemClock
+from bot.clusters import ClusterRegistry
+from bot.commands.invocation import Invocation
+from bot.commands.router import Router
+from bot.health import Health
+from bot.metrics import Metrics, metrics as default_metrics
+from bot.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def build_clusters(settings: Settings, clock: Clock) -> ClusterRegistry:
+    from bot.sources.factory import build_registry
+
+    return build_registry(settings, clock=clock)
+
+
+def build_router(settings: Settings, clusters: ClusterRegistry, clock: Clock, services: dict[str, Any] | None = None) -> Router:
+    import handlers  # noqa: F401  (declares every command on the registry)
+
+    return Router(settings, clusters, clock, services=dict(services or {}))
+
+
+def build_leadership(settings: Settings, clock: Clock) -> Leadership | None:
+    """A Lease-based elector when configured; None means this process always leads."""
+    election = settings.leader_election
+    if not election.enabled:
+        return None
+    from kubernetes.client import CoordinationV1Api
+
+    from bot.leader import LeaderElector
+    from bot.sources.kube_client import api_client_for
+
+    holder = election.cluster or next((c.name for c in settings.clusters if c.in_cluster), None)
+    if holder is None:
+        raise ConfigError("leader_election is enabled but no cluster holds the Lease: set leader_election.cluster")
+    api = CoordinationV1Api(api_client_for(settings.cluster(holder)))
+    return LeaderElector(api, election.namespace, election.lease_name, election.identity, clock, lease_seconds=election.lease_seconds)
+
+
+def build_alerts(settings: Settings, clusters: ClusterRegistry, clock: Clock, client: WebClient) -> AlertService:
+    store = IncidentStore.in_state_dir(settings.state_dir)
+    notifier = SlackNotifier(client, store, clock)
+    return AlertService(settings.alerts, clusters, store, notifier, clock, leader=build_leadership(settings, clock))
+
+
+@dataclass
+class Bot:
+    """Every long-lived part of a running bot, started and stopped together."""
+
+    settings: Settings
+    clock: Clock
+    clusters: ClusterRegistry
+    router: Router
+    client: WebClient
+    app: Any
+    alerts: AlertService | None
+    metrics: Metrics = field(default_factory=lambda: default_metrics)
+    transport: Any = None
+    health: Health | None = None
+
+    def start(self, *, schedule: bool = True) -> None:
+        """Connect to Slack; with ``schedule``, run the alert checks on their interval."""
+        from bot.slack.transports import HttpTransport, SocketModeTransport
+
+        slack = self.settings.slack
+        if slack.mode == "socket":
+            if slack.app_token is None:
+                raise ConfigError("Socket Mode needs an app-level token: set SLACK_APP_TOKEN (xapp-...)")
+            self.transport = SocketModeTransport(self.app, slack.app_token.get_secret_value())
+            self.transport.connect()
+        else:
+            if slack.signing_secret is None:
+                raise ConfigError("HTTP mode needs the signing secret: set SLACK_SIGNING_SECRET")
+            self.transport = HttpTransport(self.app, slack.http_host, slack.http_port, slack.http_path)
+            self.transport.start()
+        if self.settings.health.enabled:
+            self.health = Health(metrics=self.metrics, required=("slack",))
+            self.health.add_check("slack", lambda: bool(self.transport and self.transport.is_ready()) or "not connected to Slack")
+            self.health.add_check("clusters", self._any_cluster_answers)
+            self.health.start(self.settings.health.host, self.settings.health.port)
+        if schedule and self.alerts is not None:
+            self.alerts.start()
+
+    def _any_cluster_answers(self) -> bool | str:
+        for handle in self.clusters:
+            try:
+                handle.kube.server_version()
+                return True
+            except Exception:  # reported below as the readiness reason
+                continue
+        return "no configured cluster answers" if len(self.clusters) else "no cluster configured"
+
+    def stop(self) -> None:
+        if self.alerts is not None:
+            self.alerts.stop()
+        if self.transport is not None:
+            closer = getattr(self.transport, "close", None) or getattr(self.transport, "stop")
+            closer()
+        if self.health is not None:
+            self.health.stop()
+
+
+def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> Bot:
+    from bot.slack.app import build_slack_app
+    from bot.slack.client import build_web_client
+
+    if settings.slack.bot_token is None:
+        raise ConfigError("the bot needs its token: set SLACK_BOT_TOKEN (xoxb-...)")
+    clock = clock or SystemClock()
+    metrics = metrics or default_metrics
+    clusters = build_clusters(settings, clock)
+    client = build_web_client(settings.slack, metrics=metrics)
+    alerts = build_alerts(settings, clusters, clock, client) if settings.alerts.enabled else None
+    router = build_router(settings, clusters, clock, {"alerts": alerts} if alerts else {})
+    app = build_slack_app(
+        settings,
+        router,
+        client=client,
+        thread_defaults=alerts.thread_defaults if alerts else None,
+        registrars=[alerts.registrar] if alerts else [],
+        metrics=metrics,
+    )
+    return Bot(settings, clock, clusters, router, client, app, alerts, metrics)
+
+
+def ask(config: str | None, text: str) -> int:
+    """Answer one command on the console, as plain text; exit 1 when the answer is an error."""
+    settings = load_settings(config)
+    clock = SystemClock()
+    router = build_router(settings, build_clusters(settings, clock), clock)
+    reply, _ = router.run(Invocation(text=text, origin="cli", user_name=getpass.getuser()))
+    print(reply.plain or reply.text)
+    if reply.attachment is not None:
+        print(f"\n# {reply.attachment.title} ({reply.attachment.filename})\n{reply.attachment.content}")
+    return 0 if reply.ok else 1
+
+
+def check_once(config: str | None, *, as_json: bool = False) -> int:
+    """Run every check once and print the findings; posts nothing. Exit 1 when any is not info."""
+    from bot.alerts.checks import run_checks
+    from bot.alerts.snapshot import take_snapshot
+
+    settings = load_settings(config)
+    clock = SystemClock()
+    clusters = build_clusters(settings, clock)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for handle in clusters:
+        snapshot = take_snapshot(handle, clock)
+        # No stored first-seen marks here: a one-off check judges what is there now.
+        findings = run_checks(snapshot, {}, settings.alerts.model_copy(update={
+            "pending_grace_seconds": 0, "notready_grace_seconds": 0, "unregistered_grace_seconds": 0,
+        }))
+        results[handle.name] = [
+            {"kind": f.kind, "severity": f.severity, "scope": f.scope, "title": f.title, "detail": f.detail, "fix": f.fix}
+            for f in findings
+        ]
+    if as_json:
+        print(json.dumps(results, indent=2))
+    else:
+        for cluster, findings in results.items():
+            print(f"{cluster}: {len(findings) or 'no'} finding{'s' if len(findings) != 1 else ''}")
+            for finding in findings:
+                print(f"  [{finding['severity']}] {finding['title']}")
+                for line in filter(None, finding["detail"].splitlines()):
+                    print(f"      {line}")
+                if finding["fix"]:
+                    print(f"      fix: {finding['fix']}")
+    serious = any(f["severity"] != "info" for findings in results.values() for f in findings)
+    return 1 if serious else 0
+
+
+def run_forever(config: str | None) -> int:
+    """The production entry point: serve until SIGTERM or Ctrl-C."""
+    settings = load_settings(config)
+    logging.getLogger().setLevel(settings.log_level)
+    bot = build_bot(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    bot.start()
+    log.warning("k8s-chatops is running (%s mode, %d cluster(s))", settings.slack.mode, len(bot.clusters))
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bot.stop()
+    return 0
