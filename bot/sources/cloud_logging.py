@@ -17,6 +17,7 @@ import orjson
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import logging as cloud_logging
+from google.cloud.logging import Resource
 
 from bot.clock import Clock, SystemClock
 from bot.model.logs import LogLine
@@ -47,12 +48,29 @@ def _seconds(timeout: Any) -> float:
     return float(max(timeout)) if isinstance(timeout, tuple) else float(timeout)
 
 
+class ReadingClient(cloud_logging.Client):
+    """A Cloud Logging client for reading entries only.
+
+    Every entry read back is attached to a Logger for its log name, and a
+    Logger created without a resource asks the GCE metadata server which
+    machine it runs on, a lookup per log name that stalls (and leaves the
+    network) anywhere but on Google Cloud. Entries that are only read need no
+    writing resource, so loggers made here get the "global" one directly.
+    """
+
+    def logger(self, name: str, *, labels: dict[str, str] | None = None, resource: Any = None) -> Any:
+        return super().logger(name, labels=labels, resource=resource or _READ_ONLY_RESOURCE)
+
+
+_READ_ONLY_RESOURCE = Resource(type="global", labels={})
+
+
 def logging_client_for(gke: GkeConfig, *, timeout_seconds: float) -> cloud_logging.Client:
     credentials = credentials_for(gke.anonymous)
     options: dict[str, Any] = {}
     if gke.logging_endpoint:
         options["api_endpoint"] = parse_endpoint(gke.logging_endpoint).url
-    return cloud_logging.Client(
+    return ReadingClient(
         project=gke.project,
         credentials=credentials,
         _http=TimeoutSession(credentials, timeout_seconds=timeout_seconds),
