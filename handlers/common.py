@@ -17,6 +17,7 @@ from bot.errors import NotConfigured
 from bot.model.gke import GkeCluster, ManagedVm
 from bot.model.kube import Node
 from bot.results.links import LogLink, SshHint
+from bot.sources.compute_parse import pools_by_group
 from bot.sources.contracts import LogQuery
 
 NODE_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime", "node-problem-detector")
@@ -60,7 +61,7 @@ def pool_vms(handle: ClusterHandle, cluster: GkeCluster, pools: list[str] | None
     if handle.compute is None:
         return []
     urls = [url for pool in cluster.node_pools if pools is None or pool.name in pools for url in pool.instance_groups]
-    return handle.compute.list_managed_vms(urls) if urls else []
+    return handle.compute.list_managed_vms(urls, pools=pools_by_group(cluster)) if urls else []
 
 
 def find_pool_vm(handle: ClusterHandle, cluster: GkeCluster, name: str) -> ManagedVm | None:

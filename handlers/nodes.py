@@ -15,6 +15,8 @@ from bot.render.nodes import render_nodes
 from bot.results.nodes import NodeDetail, NodesResult, UnregisteredVmDetail, ZoneRow
 from handlers.common import find_pool_vm, gke_cluster_or_none, node_log_links, node_zone, pool_vms, ssh_for
 
+MAX_AGED_VMS = 20  # unregistered VMs whose creation time is looked up, one request each
+
 
 @command(
     "nodes",
@@ -52,6 +54,12 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
             control_plane = handle.kube.server_version()
         except ChatOpsError:
             control_plane = ""
+    unregistered = unregistered_vms(registrations)
+    if unregistered and handle.compute is not None:
+        try:  # how long they have run is the point; one request each, so only for the first few
+            unregistered = handle.compute.with_created(unregistered[:MAX_AGED_VMS]) + unregistered[MAX_AGED_VMS:]
+        except ChatOpsError as exc:
+            notes.append(f"When the VMs were created could not be read: {exc}")
     counts = count_nodes(listed)
     rows = _merge(counts, registrations)
     problems = node_problems(listed)
@@ -65,7 +73,7 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
         control_plane_version=control_plane,
         skew=tuple(version_skew(listed, control_plane)),
         problems=tuple(problems),
-        unregistered=tuple(unregistered_vms(registrations)),
+        unregistered=tuple(unregistered),
         gke=gke is not None,
         problems_only=problems_only,
         filters={k: v for k, v in (("pool", pool), ("zone", zone)) if v},

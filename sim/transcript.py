@@ -14,10 +14,18 @@ from typing import Any
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
 _MENTION = re.compile(r"<[@#!]([^>|]+)(?:\|([^>]+))?>")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+SHORT_URL = 120
+
+
+def _link(match: re.Match[str]) -> str:
+    url, label = match.group(1), match.group(2)
+    return f"{label} ({url})" if len(url) <= SHORT_URL and label != url else label
 
 
 def mrkdwn_to_text(text: str) -> str:
-    text = _LINK.sub(lambda m: m.group(2), text)
+    text = _LINK.sub(_link, text)
+    text = _BOLD.sub(lambda m: m.group(1), text)
     text = _BARE_LINK.sub(lambda m: m.group(1), text)
     text = _MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -38,9 +46,8 @@ def block_lines(block: dict[str, Any]) -> list[str]:
         return ["-" * 40]
     if kind == "section":
         lines = _text_of(block.get("text")).splitlines() if block.get("text") else []
-        fields = [_text_of(f) for f in block.get("fields") or []]
-        for left, right in zip(fields[0::2], fields[1::2] + [""] * (len(fields) % 2), strict=False):
-            lines.append(f"{left.replace(chr(10), ' | '):<36} {right.replace(chr(10), ' | ')}".rstrip())
+        for item in block.get("fields") or []:
+            lines.append("  ".join(part.strip() for part in _text_of(item).splitlines()))
         accessory = block.get("accessory")
         if accessory and accessory.get("type") == "button":
             lines.append(f"[{_text_of(accessory.get('text'))}]")

@@ -9,6 +9,7 @@ thing. The sources have their own tests against the simulated world.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -298,11 +299,15 @@ class FakeGke:
 class FakeCompute:
     vms: list[ManagedVm] = field(default_factory=list)
     asked: list[list[str]] = field(default_factory=list)
+    created: datetime | None = None  # what instances.get would say for VMs listed without it
 
-    def list_managed_vms(self, instance_group_urls: list[str]) -> list[ManagedVm]:
+    def list_managed_vms(self, instance_group_urls: list[str], *, pools: Any = None) -> list[ManagedVm]:
         self.asked.append(list(instance_group_urls))
         names = {u.rsplit("/", 1)[-1] for u in instance_group_urls}
         return [vm for vm in self.vms if vm.instance_group in names]
+
+    def with_created(self, vms: Any) -> list[ManagedVm]:
+        return [replace(vm, created=vm.created or self.created) for vm in vms]
 
 
 @dataclass

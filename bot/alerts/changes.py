@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # Facts whose every change is news (an operation's status, an upgrade's step).
-STEP_FACTS = ("status", "progress_step", "phase", "reason")
+STEP_FACTS = ("status", "progress", "phase", "reason")
 # List facts where a new member is news (a new zone affected, a new scheduler reason).
 GROWING_FACTS = ("zones", "reasons")
 

@@ -63,10 +63,15 @@ class IncidentEngine:
             seen.add(finding.key)
             checked.add(finding.kind)
             incident = self.store.find_open(*finding.key)
+            final = bool(finding.facts.get("final"))
             if incident is None:
-                self._open(finding, now)
+                if final and self.store.was_resolved(*finding.key):
+                    continue  # a finished operation, already reported and resolved
+                incident = self._open(finding, now)
             else:
-                self._refresh(incident, finding, now)
+                incident = self._refresh(incident, finding, now)
+            if final:  # a terminal state (an upgrade that finished) needs no clean checks to end
+                self._resolve(incident, now, by=None, reason="finished")
         for incident in self.store.open_incidents(cluster):
             if incident.key in seen or incident.kind not in checked:
                 continue
@@ -80,18 +85,19 @@ class IncidentEngine:
     def _silenced(self, incident: Incident, now: datetime) -> bool:
         return incident.muted_at(now) or self.store.kind_muted(incident.kind, now) is not None
 
-    def _open(self, finding: Finding, now: datetime) -> None:
+    def _open(self, finding: Finding, now: datetime) -> Incident:
         incident = self.store.open_incident(finding, self.settings.channel, now)
         log.info("incident %d opened: %s %s %s", incident.id, *finding.key)
         if not self._silenced(incident, now):
             self._post_parent(incident, now)
+        return incident
 
     def _post_parent(self, incident: Incident, now: datetime) -> None:
         text, blocks = render.parent_message(incident_state(incident), now)
         self.notifier.post_parent(incident.id, incident.channel, text, blocks)
         self.store.update(incident.id, posted_facts=dict(incident.rendered_facts or {}))
 
-    def _refresh(self, incident: Incident, finding: Finding, now: datetime) -> None:
+    def _refresh(self, incident: Incident, finding: Finding, now: datetime) -> Incident:
         incident = self.store.update(
             incident.id,
             clean_checks=0,
@@ -102,22 +108,22 @@ class IncidentEngine:
             severity=finding.severity,
         )
         if self._silenced(incident, now):
-            return
+            return incident
         if not incident.parent_requested:  # opened while muted: the mute is over, so show it now
             self._post_parent(incident, now)
-            return
+            return incident
         changes = significant_changes(incident.posted_facts or {}, finding.facts, self.settings.change_threshold)
         if not changes:
-            return
+            return incident
         self.store.add_event(incident.id, now, "changed", "; ".join(changes))
         state = incident_state(incident)
         self.notifier.post_thread(incident.id, *render.thread_update(state, changes))
         self.notifier.update_parent(incident.id, *render.parent_message(state, now))
-        self.store.update(incident.id, posted_facts=dict(finding.facts))
+        return self.store.update(incident.id, posted_facts=dict(finding.facts))
 
-    def _resolve(self, incident: Incident, now: datetime, by: str | None) -> Incident:
+    def _resolve(self, incident: Incident, now: datetime, by: str | None, reason: str = "no longer observed") -> Incident:
         incident = self.store.update(incident.id, status="resolved", resolved_at=now, resolved_by=by, clean_checks=0)
-        self.store.add_event(incident.id, now, "resolved", "" if by else "no longer observed", actor=by or "")
+        self.store.add_event(incident.id, now, "resolved", "" if by else reason, actor=by or "")
         log.info("incident %d resolved", incident.id)
         if incident.parent_requested and not self._silenced(incident, now):
             state = incident_state(incident)

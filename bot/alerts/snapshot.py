@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.clock import Clock
+from bot.sources.compute_parse import pools_by_group
 from bot.clusters import ClusterHandle
 from bot.errors import ChatOpsError
 from bot.model.gke import GkeCluster, ManagedVm, Operation
@@ -90,7 +91,8 @@ def take_snapshot(handle: ClusterHandle, clock: Clock) -> ClusterSnapshot:
         if gke_cluster is not None and handle.compute is not None:
             groups = [url for pool in gke_cluster.node_pools for url in pool.instance_groups]
             if groups:
-                vms = _attempt(lambda: handle.compute.list_managed_vms(groups), "managed VMs", compute_errors) or []  # type: ignore[union-attr]
+                owners = pools_by_group(gke_cluster)
+                vms = _attempt(lambda: handle.compute.list_managed_vms(groups, pools=owners), "managed VMs", compute_errors) or []  # type: ignore[union-attr]
 
     nodes = _attempt(handle.kube.list_nodes, "nodes", kube_errors)
     pending: list[Pod] = []

@@ -193,6 +193,21 @@ class IncidentStore:
                 )
             ).first()
 
+    def was_resolved(self, cluster: str, kind: str, scope: str) -> bool:
+        """Whether an incident with this key has already run its course (final findings open none)."""
+        with self.session() as s:
+            return (
+                s.scalars(
+                    select(Incident.id).where(
+                        Incident.cluster == cluster,
+                        Incident.kind == kind,
+                        Incident.scope == scope,
+                        Incident.status == "resolved",
+                    )
+                ).first()
+                is not None
+            )
+
     def open_incidents(self, cluster: str | None = None) -> list[Incident]:
         with self.session() as s:
             query = select(Incident).where(Incident.status == "open").order_by(Incident.id)

@@ -115,8 +115,9 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
                 "status": status,
                 "from": gke.master_version,
                 "to": to,
-                "progress_step": (percent // 25) if percent is not None else None,
+                "progress": f"{percent // 25 * 25}%" if percent is not None else None,  # news in 25% steps
                 "api": "available" if snapshot.reachable else "unavailable",
+                "final": status == "DONE",  # a finished upgrade resolves its incident at once
                 "zonal": not gke.regional,
             },
         )
@@ -172,7 +173,7 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
                 since=op.started or now,
                 facts={
                     "status": "STALLED" if stalled else op.status,
-                    "progress_step": (percent // 25) if percent is not None else None,
+                    "progress": f"{percent // 25 * 25}%" if percent is not None else None,  # news in 25% steps
                     "nodes_done": done,
                     "nodes": in_flight,
                     "blockers": blockers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -56,7 +57,15 @@ class GkeReader(Protocol):
 
 
 class ComputeReader(Protocol):
-    def list_managed_vms(self, instance_group_urls: list[str]) -> list[ManagedVm]: ...
+    def list_managed_vms(
+        self, instance_group_urls: list[str], *, pools: Mapping[tuple[str, str], str] | None = None
+    ) -> list[ManagedVm]:
+        """Members of each group; ``pools`` maps (zone, group name) to the node pool that owns it."""
+        ...
+
+    def with_created(self, vms: Iterable[ManagedVm]) -> list[ManagedVm]:
+        """The same VMs with their creation time: one request each, so only for the few that matter."""
+        ...
 
 
 LogTarget = Literal["node", "pod", "autoscaler"]
