@@ -630,3 +630,21 @@ def test_the_deploy_guide_lists_exactly_the_granted_reads() -> None:
     }
     assert listed == ALLOWED_READS
     assert LEADER_LEASE in section
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_id)
+def test_the_deployments_settings_variables_name_real_settings(directory: Path) -> None:
+    """K8S_CHATOPS_A__B must be a path through the settings model, or the bot never sees it."""
+    env = container(only(render(directory), "Deployment", "k8s-chatops")).get("env", [])
+    names = [item["name"] for item in env if item["name"].startswith("K8S_CHATOPS_") and item["name"] != "K8S_CHATOPS_CONFIG"]
+    assert any("LEADER_ELECTION" in name for name in names)
+    for name in names:
+        model: type[BaseModel] = Settings
+        parts = name.removeprefix("K8S_CHATOPS_").lower().split("__")
+        for depth, part in enumerate(parts):
+            field = model.model_fields.get(part)
+            assert field is not None, f"{name}: the settings have no {'.'.join(parts[: depth + 1])}"
+            nested = [c for c in (field.annotation, *typing.get_args(field.annotation)) if isinstance(c, type) and issubclass(c, BaseModel)]
+            if depth < len(parts) - 1:
+                assert nested, f"{name}: {part} has no sub-settings"
+                model = nested[0]
