@@ -163,6 +163,7 @@ def check_once(config: str | None, *, as_json: bool = False) -> int:
     """Run every check once and print the findings; posts nothing. Exit 1 when any is not info."""
     from bot.alerts.checks import run_checks
     from bot.alerts.snapshot import take_snapshot
+    from bot.analysis.cluster_config import config_findings
 
     settings = load_settings(config)
     clock = SystemClock()
@@ -174,6 +175,8 @@ def check_once(config: str | None, *, as_json: bool = False) -> int:
         findings = run_checks(snapshot, {}, settings.alerts.model_copy(update={
             "pending_grace_seconds": 0, "notready_grace_seconds": 0, "unregistered_grace_seconds": 0,
         }))
+        if snapshot.gke is not None:  # standing configuration findings, as in the daily digest
+            findings = config_findings(snapshot.gke, handle.name) + findings
         results[handle.name] = [
             {"kind": f.kind, "severity": f.severity, "scope": f.scope, "title": f.title, "detail": f.detail, "fix": f.fix}
             for f in findings

@@ -66,7 +66,7 @@ def pending_pods(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Findi
             kind=PENDING_PODS,
             severity="warning",
             cluster=snapshot.cluster,
-            title=f"{count} pod{'s' if count != 1 else ''} unschedulable for more than {_minutes(timedelta(seconds=settings.pending_grace_seconds))}",
+            title=f"{count} pod{'s' if count != 1 else ''} unschedulable{_for_more_than(timedelta(seconds=settings.pending_grace_seconds))}",
             detail="\n".join(lines),
             since=since,
             facts={
@@ -111,7 +111,7 @@ def nodes_not_ready(snapshot: ClusterSnapshot, marks: dict[str, datetime], setti
             kind=NODES_NOT_READY,
             severity="critical" if len(overdue) == len(snapshot.nodes) else "warning",
             cluster=snapshot.cluster,
-            title=f"{len(overdue)} node{'s' if len(overdue) != 1 else ''} NotReady for more than {_minutes(grace)}",
+            title=f"{len(overdue)} node{'s' if len(overdue) != 1 else ''} NotReady{_for_more_than(grace)}",
             detail="\n".join(lines),
             fix="Look at the kubelet and kube-proxy logs of the node; SSH in through IAP if they say nothing.",
             since=min(not_ready_since(n, marks, now) for n in overdue),
@@ -202,3 +202,8 @@ def trouble_subjects(snapshot: ClusterSnapshot) -> list[str]:
         registrations = registration_by_zone(list(snapshot.nodes), list(snapshot.vms), list(snapshot.gke.node_pools))
         subjects += [f"vm:{vm.name}" for reg in registrations for vm in reg.unregistered]
     return subjects
+
+
+def _for_more_than(grace: timedelta) -> str:
+    """" for more than 5m", or nothing when there is no grace period (a one-off check)."""
+    return f" for more than {_minutes(grace)}" if grace > timedelta(0) else ""
