@@ -19,8 +19,9 @@ from aiohttp import web
 
 from sim.kube import discovery, logs, status, tables
 from sim.kube.resources import RESOURCES, Resource
-from sim.kube.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from sim.kube.selectors import parse_field_selector, parse_label_selector
 from sim.kube.status import KubeError
+from sim.kube.store import View
 from sim.kube.watch import serve_watch
 from sim.world import World
 
@@ -157,10 +158,8 @@ async def list_or_watch(request: web.Request, target: Target) -> web.StreamRespo
     if verb == "watch":
         namespace = target.namespace
 
-        def matches(obj: dict[str, Any]) -> bool:
-            if namespace is not None and (obj.get("metadata") or {}).get("namespace") != namespace:
-                return False
-            return labels_match(labels, obj) and fields_match(res.plural, fields, obj)
+        def matches(view: View) -> bool:
+            return view.matches(namespace, labels, fields)
 
         raw_rv = request.query.get("resourceVersion", "")
         try:
@@ -192,11 +191,29 @@ async def list_or_watch(request: web.Request, target: Target) -> web.StreamRespo
     if page.remaining is not None:
         meta["remainingItemCount"] = page.remaining
     if tables.wants_table(request.headers.get("Accept", "")) and res.plural in tables.PRINTERS:
-        body = tables.table(res.plural, page.objects, world.clock.now(), meta, request.query.get("includeObject", "Metadata"))
+        body = tables.table(res.plural, page.objects(), world.clock.now(), meta, request.query.get("includeObject", "Metadata"))
         return json_response(body)
-    head = orjson.dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})
-    payload = head[:-1] + b',"items":[' + b",".join(page.items) + b"]}"
-    return web.Response(body=payload, content_type=JSON)
+    head = orjson.dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})[:-1] + b',"items":['
+    if len(page.items) <= STREAM_CHUNK:
+        return web.Response(body=head + b",".join(page.items) + b"]}", content_type=JSON)
+    return await stream_list(request, head, page.items)
+
+
+STREAM_CHUNK = 2000  # items per write for big lists: no second copy of a 300 MB body
+
+
+async def stream_list(request: web.Request, head: bytes, items: list[bytes]) -> web.StreamResponse:
+    """Send a big list in slices so memory holds the cached items, not a joined copy."""
+    response = web.StreamResponse(headers={"Content-Type": JSON})
+    response.content_length = len(head) + sum(len(item) for item in items) + max(len(items) - 1, 0) + 2
+    await response.prepare(request)
+    await response.write(head)
+    for start in range(0, len(items), STREAM_CHUNK):
+        prefix = b"," if start else b""
+        await response.write(prefix + b",".join(items[start : start + STREAM_CHUNK]))
+    await response.write(b"]}")
+    await response.write_eof()
+    return response
 
 
 def get_one(request: web.Request, target: Target) -> web.Response:

@@ -112,8 +112,7 @@ def parse_label_selector(text: str | None) -> list[Requirement]:
     return requirements
 
 
-def labels_match(requirements: list[Requirement], obj: dict[str, Any]) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
+def labels_match(requirements: list[Requirement], labels: dict[str, str]) -> bool:
     return all(req.matches(labels) for req in requirements)
 
 
@@ -202,6 +201,16 @@ def parse_field_selector(resource: str, text: str | None) -> list[FieldTerm]:
     return terms
 
 
-def fields_match(resource: str, terms: list[FieldTerm], obj: dict[str, Any]) -> bool:
-    known = FIELDS.get(resource, _COMMON)
-    return all((field_text(known[t.field](obj)) == t.value) == t.equal for t in terms)
+def field_values(resource: str, obj: dict[str, Any]) -> dict[str, str]:
+    """The selectable fields of an object as the server compares them; empty ones left out."""
+    values = {}
+    for name, getter in FIELDS.get(resource, _COMMON).items():
+        text = field_text(getter(obj))
+        if text:
+            values[name] = text
+    return values
+
+
+def fields_match(terms: list[FieldTerm], values: dict[str, str]) -> bool:
+    """``values`` as ``field_values`` returns them (absent means empty)."""
+    return all((values.get(t.field, "") == t.value) == t.equal for t in terms)

@@ -2,12 +2,14 @@
 
 Scenarios and generators write objects here from their own thread while the
 API server reads them on its event loop, so every access goes through one
-lock. Clusters of 150,000 pods must list quickly: each object's JSON bytes are
-cached until it changes, keys are kept sorted for O(page) pagination, and pods
-are indexed by namespace, node and phase so the bot's usual field selectors
-do not scan everything. A bounded change history lets watches resume from a
-resourceVersion and, once it is compacted away, answer 410 Expired as the real
-server does.
+lock. Clusters of 150,000 pods must list quickly and fit in memory: each
+object is kept as its JSON bytes (what list answers are joined from) plus the
+few values selectors need (labels, selectable fields), and is parsed back into
+a dict only when someone asks for one. Keys are kept sorted for O(page)
+pagination, and pods are indexed by node and phase so the bot's usual field
+selectors do not scan everything. A bounded change history lets watches
+resume from a resourceVersion and, once it is compacted away, answer
+410 Expired as the real server does.
 """
 
 from __future__ import annotations
@@ -27,34 +29,43 @@ import orjson
 from sim.clock import SimClock, rfc3339
 from sim.kube import status
 from sim.kube.resources import RESOURCES, Resource, resource
-from sim.kube.selectors import FieldTerm, Requirement, fields_match, labels_match
+from sim.kube.selectors import FieldTerm, Requirement, field_values, fields_match, labels_match
 
 Key = tuple[str, str]  # (namespace or "", name)
 HISTORY_SIZE = 1000  # changes kept for watch resumption, like the watch cache's window
-_POD_INDEXES = {"spec.nodeName": ("spec", "nodeName"), "status.phase": ("status", "phase")}
+INDEXED_POD_FIELDS = ("spec.nodeName", "status.phase")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class View:
+    """What selectors look at: an object's key, labels and selectable field values."""
+
+    key: Key
+    labels: dict[str, str]
+    fields: dict[str, str]
+
+    def matches(self, namespace: str | None, labels: list[Requirement] | None, fields: list[FieldTerm] | None) -> bool:
+        if namespace is not None and self.key[0] != namespace:
+            return False
+        return (not labels or labels_match(labels, self.labels)) and (not fields or fields_match(fields, self.fields))
+
+
+@dataclass(slots=True)
 class _Entry:
-    obj: dict[str, Any]  # never mutated once stored: readers may hold it without the lock
-    raw: bytes | None = None
-
-    def json(self) -> bytes:
-        if self.raw is None:
-            self.raw = orjson.dumps(self.obj)
-        return self.raw
+    raw: bytes  # the object's JSON, exactly as GET and list answer it
+    view: View
 
 
 @dataclass(frozen=True)
 class Change:
-    """One watch event as stored in the history (``obj`` must not be mutated)."""
+    """One watch event as stored in the history."""
 
     type: str  # ADDED, MODIFIED, DELETED
     resource: str
     rv: int
-    obj: dict[str, Any]
     raw: bytes
-    old: dict[str, Any] | None = None  # the previous version, to turn selector exits into DELETED
+    view: View
+    old: View | None = None  # the previous version, to turn selector exits into DELETED
 
 
 Listener = Callable[["Change | str"], None]  # a Change, "tick" on clock moves, "expired" on bulk reloads
@@ -69,23 +80,18 @@ class _Kind:
     keys: list[Key] = field(default_factory=list)  # sorted, as etcd returns keys
     indexes: dict[str, dict[str, set[Key]]] = field(default_factory=dict)
 
-    def index_values(self, obj: dict[str, Any]) -> dict[str, str]:
-        if self.res.plural != "pods":
-            return {}
-        out = {}
-        for name, (part, leaf) in _POD_INDEXES.items():
-            out[name] = str((obj.get(part) or {}).get(leaf) or "")
-        return out
-
-    def unindex(self, key: Key, obj: dict[str, Any]) -> None:
-        for name, value in self.index_values(obj).items():
-            bucket = self.indexes.get(name, {}).get(value)
+    def unindex(self, view: View) -> None:
+        for name in self._indexed():
+            bucket = self.indexes.get(name, {}).get(view.fields.get(name, ""))
             if bucket is not None:
-                bucket.discard(key)
+                bucket.discard(view.key)
 
-    def index(self, key: Key, obj: dict[str, Any]) -> None:
-        for name, value in self.index_values(obj).items():
-            self.indexes.setdefault(name, {}).setdefault(value, set()).add(key)
+    def index(self, view: View) -> None:
+        for name in self._indexed():
+            self.indexes.setdefault(name, {}).setdefault(view.fields.get(name, ""), set()).add(view.key)
+
+    def _indexed(self) -> tuple[str, ...]:
+        return INDEXED_POD_FIELDS if self.res.plural == "pods" else ()
 
 
 @dataclass
@@ -94,9 +100,11 @@ class Page:
 
     resource_version: int
     items: list[bytes]
-    objects: list[dict[str, Any]]
     continue_token: str | None
     remaining: int | None
+
+    def objects(self) -> list[dict[str, Any]]:
+        return [orjson.loads(raw) for raw in self.items]
 
 
 class KubeStore:
@@ -110,8 +118,8 @@ class KubeStore:
         self._rv = 1000
         self._kinds: dict[str, _Kind] = {plural: _Kind(res) for plural, res in RESOURCES.items()}
         self._history: deque[Change] = deque(maxlen=HISTORY_SIZE)
-        self._compacted_rv = self._rv  # watches from before this cannot be resumed
-        self._listeners: dict[int, tuple[str, Listener]] = {}
+        self._compacted_rv = self._rv  # watches and continue tokens from before this cannot resume
+        self._listeners: dict[int, tuple[str | None, Listener]] = {}
         self._next_listener = 0
         self._logs: dict[tuple[str, str, str], list[tuple[datetime, str]]] = {}
         self._uid_counter = 0
@@ -133,12 +141,20 @@ class KubeStore:
             prepared, key = self._prepare(kind, obj, self._rv)
             old = kind.entries.get(key)
             if old is not None:
-                meta, old_meta = prepared["metadata"], old.obj["metadata"]
+                old_meta = orjson.loads(old.raw)["metadata"]
+                meta = prepared["metadata"]
                 meta.setdefault("uid", old_meta.get("uid"))
                 meta.setdefault("creationTimestamp", old_meta.get("creationTimestamp"))
             self._fill_identity(prepared, key)
-            self._put(kind, key, prepared, old.obj if old else None)
-            return orjson.loads(kind.entries[key].json())
+            entry = self._entry_for(kind, key, prepared)
+            if old is None:
+                bisect.insort(kind.keys, key)
+            else:
+                kind.unindex(old.view)
+            kind.entries[key] = entry
+            kind.index(entry.view)
+            self._record(Change("MODIFIED" if old else "ADDED", resource_name, self._rv, entry.raw, entry.view, old.view if old else None))
+            return orjson.loads(entry.raw)
 
     def create(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
         """POST semantics: 409 AlreadyExists when the name is taken."""
@@ -146,12 +162,11 @@ class KubeStore:
             kind = self._kind(resource_name)
             name = (obj.get("metadata") or {}).get("name", "")
             if not name:
-                raise status.KubeError(422, f"{kind.res.kind} \"\" is invalid: metadata.name: Required value: name or generateName is required")
-            namespace = self._namespace_of(kind, obj)
-            if (namespace, name) in kind.entries:
+                raise status.KubeError(422, f'{kind.res.kind} "" is invalid: metadata.name: Required value: name or generateName is required', reason="Invalid")
+            if (self._namespace_of(kind, obj), name) in kind.entries:
                 raise status.already_exists(kind.res, name)
-            body = orjson.loads(orjson.dumps(obj))
-            body.setdefault("metadata", {}).pop("resourceVersion", None)
+            body = dict(obj)
+            body["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "uid", "creationTimestamp")}
             return self.upsert(resource_name, body)
 
     def update(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -164,12 +179,12 @@ class KubeStore:
             if current is None:
                 raise status.not_found(kind.res, name)
             sent = meta.get("resourceVersion")
-            if sent and sent != current.obj["metadata"]["resourceVersion"]:
+            if sent and sent != orjson.loads(current.raw)["metadata"]["resourceVersion"]:
                 raise status.conflict(kind.res, name)
             return self.upsert(resource_name, obj)
 
     def delete(self, resource_name: str, namespace: str | None, name: str) -> None:
-        """Remove an object (no grace period); a missing one is a no-op here."""
+        """Remove an object at once (no grace period); a missing one is a no-op here."""
         with self.lock:
             kind = self._kind(resource_name)
             key = ((namespace or "") if kind.res.namespaced else "", name)
@@ -177,11 +192,11 @@ class KubeStore:
             if entry is None:
                 return
             del kind.keys[bisect.bisect_left(kind.keys, key)]
-            kind.unindex(key, entry.obj)
+            kind.unindex(entry.view)
             self._rv += 1
-            gone = orjson.loads(entry.json())
+            gone = orjson.loads(entry.raw)
             gone["metadata"]["resourceVersion"] = str(self._rv)
-            self._record(Change("DELETED", resource_name, self._rv, gone, orjson.dumps(gone), entry.obj))
+            self._record(Change("DELETED", resource_name, self._rv, orjson.dumps(gone), entry.view, entry.view))
 
     def bulk_load(self, resource_name: str, objs: Iterable[dict[str, Any]]) -> None:
         """Load many objects at one resourceVersion without per-object watch events.
@@ -200,15 +215,16 @@ class KubeStore:
                 self._fill_identity(prepared, key)
                 old = kind.entries.get(key)
                 if old is not None:
-                    kind.unindex(key, old.obj)
+                    kind.unindex(old.view)
                 else:
                     fresh.append(key)
-                kind.entries[key] = _Entry(prepared)
-                kind.index(key, prepared)
+                entry = self._entry_for(kind, key, prepared)
+                kind.entries[key] = entry
+                kind.index(entry.view)
                 namespaces.add(key[0])
             if fresh:
                 kind.keys = sorted(set(kind.keys).union(fresh))
-            for namespace in namespaces:
+            for namespace in sorted(namespaces):
                 self._ensure_namespace(namespace)
             self._compacted_rv = self._rv
             self._notify(resource_name, "expired")
@@ -227,21 +243,26 @@ class KubeStore:
 
     def get(self, resource_name: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """A copy of one object, or None."""
-        with self.lock:
-            entry = self._entry(resource_name, namespace, name)
-            return orjson.loads(entry.json()) if entry else None
+        raw = self.get_raw(resource_name, namespace, name)
+        return orjson.loads(raw) if raw is not None else None
 
     def get_raw(self, resource_name: str, namespace: str | None, name: str) -> bytes | None:
-        """The cached JSON of one object (the API server answers with these bytes)."""
+        """The stored JSON of one object (the API server answers with these bytes)."""
         with self.lock:
-            entry = self._entry(resource_name, namespace, name)
-            return entry.json() if entry else None
+            kind = self._kind(resource_name)
+            entry = kind.entries.get(((namespace or "") if kind.res.namespaced else "", name))
+            return entry.raw if entry else None
 
     def items(self, resource_name: str) -> list[dict[str, Any]]:
         """Copies of every object of a resource, in key order."""
         with self.lock:
             kind = self._kind(resource_name)
-            return [orjson.loads(kind.entries[key].json()) for key in kind.keys]
+            raws = [kind.entries[key].raw for key in kind.keys]
+        return [orjson.loads(raw) for raw in raws]
+
+    def count(self, resource_name: str) -> int:
+        with self.lock:
+            return len(self._kind(resource_name).entries)
 
     def pod_log(self, namespace: str, pod: str, container: str) -> list[tuple[datetime, str]]:
         with self.lock:
@@ -268,30 +289,27 @@ class KubeStore:
                         "The provided continue parameter is too old to display a consistent list result. "
                         "You can start a new list without the continue parameter."
                     )
-            candidates = self._candidates(kind, namespace, fields or [])
-            position = bisect.bisect_right(candidates, start_after) if start_after else 0
-            items: list[bytes] = []
-            objects: list[dict[str, Any]] = []
-            last: Key | None = None
-            index = position
+            scope = namespace if kind.res.namespaced else None
+            candidates = self._candidates(kind, scope, fields or [])
+            index = bisect.bisect_right(candidates, start_after) if start_after else 0
             filtered = bool(labels) or bool(fields)
+            items: list[bytes] = []
+            last: Key | None = None
+            more = False
             while index < len(candidates):
-                key = candidates[index]
+                entry = kind.entries[candidates[index]]
                 index += 1
-                entry = kind.entries[key]
-                if labels and not labels_match(labels, entry.obj):
+                if filtered and not entry.view.matches(None, labels, fields):
                     continue
-                if fields and not fields_match(resource_name, fields, entry.obj):
-                    continue
-                items.append(entry.json())
-                objects.append(entry.obj)
-                last = key
                 if limit and len(items) >= limit:
+                    more = True  # one match beyond the page: there is a next page
+                    index -= 1
                     break
-            more = limit > 0 and last is not None and len(items) >= limit and self._any_after(kind, candidates, index, labels, fields)
+                items.append(entry.raw)
+                last = entry.view.key
             token = _encode_continue(self._rv, last) if more and last else None
             remaining = (len(candidates) - index) if more and not filtered else None
-            return Page(self._rv, items, objects, token, remaining)
+            return Page(self._rv, items, token, remaining)
 
     # --- watching -------------------------------------------------------------
 
@@ -304,7 +322,7 @@ class KubeStore:
         with self.lock:
             kind = self._kind(resource_name)
             if since is None:
-                replay = [Change("ADDED", resource_name, self._rv, entry.obj, entry.json()) for entry in (kind.entries[k] for k in kind.keys)]
+                replay = [Change("ADDED", resource_name, self._rv, e.raw, e.view) for e in (kind.entries[k] for k in kind.keys)]
             else:
                 if since < self._compacted_rv:
                     raise status.expired(f"too old resource version: {since} ({self._compacted_rv})")
@@ -323,10 +341,6 @@ class KubeStore:
         resource(resource_name)  # a clear KeyError for unknown names
         return self._kinds[resource_name]
 
-    def _entry(self, resource_name: str, namespace: str | None, name: str) -> _Entry | None:
-        kind = self._kind(resource_name)
-        return kind.entries.get(((namespace or "") if kind.res.namespaced else "", name))
-
     @staticmethod
     def _namespace_of(kind: _Kind, obj: dict[str, Any]) -> str:
         if not kind.res.namespaced:
@@ -334,13 +348,16 @@ class KubeStore:
         return (obj.get("metadata") or {}).get("namespace") or "default"
 
     def _prepare(self, kind: _Kind, obj: dict[str, Any], rv: int) -> tuple[dict[str, Any], Key]:
-        """A private deep copy with apiVersion, kind, namespace and resourceVersion set."""
-        prepared = orjson.loads(orjson.dumps(obj))
-        meta = prepared.setdefault("metadata", {})
+        """A shallow copy with its own metadata: apiVersion, kind, namespace, resourceVersion set.
+
+        Only metadata is copied; the rest is serialized before the caller can
+        change it, and the store keeps no reference to the caller's dicts.
+        """
+        meta = dict(obj.get("metadata") or {})
         if not meta.get("name"):
             raise ValueError(f"a {kind.res.kind} needs metadata.name")
-        prepared["apiVersion"] = kind.res.api_version
-        prepared["kind"] = kind.res.kind
+        prepared = {"apiVersion": kind.res.api_version, "kind": kind.res.kind, **obj, "metadata": meta}
+        prepared["apiVersion"], prepared["kind"] = kind.res.api_version, kind.res.kind
         namespace = self._namespace_of(kind, prepared)
         if kind.res.namespaced:
             meta["namespace"] = namespace
@@ -357,15 +374,14 @@ class KubeStore:
         if not meta.get("creationTimestamp"):
             meta["creationTimestamp"] = rfc3339(self.clock.now())
 
-    def _put(self, kind: _Kind, key: Key, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
-        if old is None:
-            bisect.insort(kind.keys, key)
-        else:
-            kind.unindex(key, old)
-        entry = _Entry(obj)
-        kind.entries[key] = entry
-        kind.index(key, obj)
-        self._record(Change("MODIFIED" if old else "ADDED", kind.res.plural, self._rv, obj, entry.json(), old))
+    @staticmethod
+    def _entry_for(kind: _Kind, key: Key, prepared: dict[str, Any]) -> _Entry:
+        labels = dict(prepared["metadata"].get("labels") or {})
+        values = field_values(kind.res.plural, prepared)
+        values.pop("metadata.name", None)  # both are in the key; keep entries small
+        values.pop("metadata.namespace", None)
+        values["metadata.name"], values["metadata.namespace"] = key[1], key[0]
+        return _Entry(orjson.dumps(prepared), View(key, labels, values))
 
     def _ensure_namespace(self, namespace: str) -> None:
         """Namespaced objects bring their namespace along, so `get ns` stays truthful."""
@@ -391,24 +407,17 @@ class KubeStore:
 
     def _candidates(self, kind: _Kind, namespace: str | None, fields: list[FieldTerm]) -> list[Key]:
         """Sorted keys that may match: an index bucket or a namespace's key range."""
-        buckets = [kind.indexes.get(t.field, {}).get(t.value, set()) for t in fields if t.equal and t.field in _POD_INDEXES and kind.res.plural == "pods"]
+        buckets = [kind.indexes.get(t.field, {}).get(t.value, set()) for t in fields if t.equal and t.field in kind.indexes]
         if buckets:
-            chosen = set(min(buckets, key=len))
-            if namespace:
-                chosen = {key for key in chosen if key[0] == namespace}
+            chosen: Iterable[Key] = min(buckets, key=len)
+            if namespace is not None:
+                chosen = (key for key in chosen if key[0] == namespace)
             return sorted(chosen)
-        if namespace and kind.res.namespaced:
+        if namespace is not None:
             low = bisect.bisect_left(kind.keys, (namespace, ""))
             high = bisect.bisect_left(kind.keys, (namespace + "\x00", ""))
             return kind.keys[low:high]
         return kind.keys
-
-    def _any_after(self, kind: _Kind, candidates: list[Key], index: int, labels: list[Requirement] | None, fields: list[FieldTerm] | None) -> bool:
-        for key in candidates[index:]:
-            obj = kind.entries[key].obj
-            if (not labels or labels_match(labels, obj)) and (not fields or fields_match(kind.res.plural, fields, obj)):
-                return True
-        return False
 
 
 def _encode_continue(rv: int, last: Key) -> str:

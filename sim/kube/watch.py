@@ -20,9 +20,9 @@ from aiohttp import web
 
 from sim.kube.resources import Resource
 from sim.kube.status import KubeError
-from sim.kube.store import Change, KubeStore
+from sim.kube.store import Change, KubeStore, View
 
-Matcher = Callable[[dict[str, Any]], bool]
+Matcher = Callable[[View], bool]
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
@@ -32,7 +32,7 @@ def event_line(kind: str, raw_object: bytes) -> bytes:
 
 def translate(change: Change, matches: Matcher) -> tuple[str, bytes] | None:
     """The event this watcher sees for a change, or None when it concerns other objects."""
-    now = matches(change.obj)
+    now = matches(change.view)
     if change.type == "DELETED":
         return ("DELETED", change.raw) if now or (change.old is not None and matches(change.old)) else None
     before = change.old is not None and matches(change.old)
