@@ -415,3 +415,16 @@ def test_table_form_carries_kubectls_columns(server: SimServer, world: World) ->
     statuses = {row["cells"][0]: row["cells"][2] for row in pods["rows"]}
     assert statuses == {"api-0": "CrashLoopBackOff", "cart-0": "Running", "web-0": "Running", "web-1": "Running", "web-2": "Pending"}
     assert pods["rows"][0]["object"]["metadata"]["namespace"] == "shop"
+
+
+def test_raw_watch_sends_initial_events_then_the_initial_events_end_bookmark(server: SimServer, world: World) -> None:
+    assert server.endpoints is not None
+    url = server.endpoints.kube + "/api/v1/nodes?watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=600"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.headers["Transfer-Encoding"] == "chunked"
+        lines = [json.loads(response.readline()) for _ in range(5)]
+        world.clock.advance(601)  # the simulated timeout closes the stream
+        assert response.read() == b""
+    assert [line["type"] for line in lines] == ["ADDED"] * 4 + ["BOOKMARK"]
+    assert lines[4]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert lines[4]["object"]["metadata"]["resourceVersion"] == str(world.kube.resource_version)
