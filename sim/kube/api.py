@@ -137,7 +137,7 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
         return get_one(request, target)
     if target.subresource is not None:
         raise _not_found_path()
-    raise KubeError(405, f"the server does not allow this method on the requested resource", reason="MethodNotAllowed")
+    raise KubeError(405, "the server does not allow this method on the requested resource", reason="MethodNotAllowed")
 
 
 def discovery_document(kind: str, name: str | None) -> web.Response:

@@ -276,7 +276,7 @@ def make_pod(
     all_ready = all(s["ready"] for s in statuses)
     status: dict[str, Any] = {"phase": phase, "qosClass": "Burstable"}
     if not scheduled:
-        message = unschedulable_message or f"0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+        message = unschedulable_message or "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
         status["conditions"] = [_pod_condition("PodScheduled", "False", at, "Unschedulable", message)]
     else:
         ready = "True" if all_ready else "False"

@@ -102,7 +102,7 @@ def parse_label_selector(text: str | None) -> list[Requirement]:
         if binary:
             key, op, value = _check_key(binary["key"]), binary["op"], binary["value"].strip()
             if op in ("<", ">") and not value.lstrip("-").isdigit():
-                raise bad_request(f"unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer")
+                raise bad_request("unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer")
             requirements.append(Requirement(key, "=" if op == "==" else op, (_check_value(key, value),)))
             continue
         if re.fullmatch(r"\S+", clause):
