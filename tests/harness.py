@@ -291,11 +291,11 @@ class BotUnderTest:
         """Mention the bot (in ``thread_ts``'s thread, or as a new message) and return its reply in the thread."""
         assert self.sender is not None, "the bot is not started"
         ws = self.world.slack
+        seen_ephemerals = len(ws.ephemerals())  # counted first: the answer may beat the sender's return
         delivery = self.sender.app_mention(text, user=user, channel=channel, thread_ts=thread_ts, via=via or self._default_via())
         thread = thread_ts or delivery.message_ts
         assert thread is not None
         user_id = ws.user_id(user)
-        seen_ephemerals = len(ws.ephemerals())
 
         def replied() -> Message | Ephemeral | None:
             for message in ws.thread(channel, thread):
