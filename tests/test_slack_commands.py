@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from bot.settings import AccessConfig, AccessRule
+from bot.settings import AccessConfig, AccessRule, SlackConfig
+from bot.slack.transports import HttpTransport, transport_for
 from sim.world import World
 from tests.harness import BotUnderTest, SampleCommands
 
@@ -152,3 +154,19 @@ def test_every_command_writes_one_audit_line(bot: BotUnderTest, caplog: pytest.L
     assert first["user_name"] == "bob" and first["origin"] == "slash" and first["line"] == "echo audited"
     assert first["channel_name"] == "ops" and isinstance(first["duration_ms"], float)
     assert not any("xoxb" in r.getMessage() for r in caplog.records)
+
+
+def test_the_configured_mode_picks_the_transport_and_a_stopped_server_is_gone(bot: BotUnderTest) -> None:
+    assert bot.app is not None
+    with pytest.raises(ValueError, match="app_token"):
+        transport_for(SlackConfig(mode="socket"), bot.app)
+    transport = transport_for(SlackConfig(mode="http", signing_secret="s", http_host="127.0.0.1", http_port=0), bot.app)
+    assert isinstance(transport, HttpTransport)
+    transport.start()
+    forged = bot.send_slash("echo via-second-server", via="http", url=transport.url, signature="v0=" + "1" * 64)
+    assert forged.status == 401
+    url = transport.url
+    transport.stop()
+    assert not transport.is_ready()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, data=b"", timeout=5)

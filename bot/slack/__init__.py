@@ -2,6 +2,14 @@
 
 from bot.slack.access import AccessPolicy, SlackUsergroups
 from bot.slack.app import build_slack_app
-from bot.slack.transports import HttpTransport, SocketModeTransport
+from bot.slack.transports import HttpTransport, SlackTransport, SocketModeTransport, transport_for
 
-__all__ = ["AccessPolicy", "HttpTransport", "SlackUsergroups", "SocketModeTransport", "build_slack_app"]
+__all__ = [
+    "AccessPolicy",
+    "HttpTransport",
+    "SlackTransport",
+    "SlackUsergroups",
+    "SocketModeTransport",
+    "build_slack_app",
+    "transport_for",
+]

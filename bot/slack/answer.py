@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.commands.reply import Attachment, Reply
 from bot.metrics import Metrics, metrics as default_metrics
@@ -73,7 +73,7 @@ class Answerer:
                 )
             else:
                 self.client.chat_postMessage(channel=channel_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts)
-        except SlackApiError as exc:
+        except (SlackClientError, OSError) as exc:
             self._failed("chat.postMessage", exc)
 
     # -- files -------------------------------------------------------------------------
@@ -99,12 +99,16 @@ class Answerer:
                 filename=attachment.filename,
                 title=attachment.title,
             )
-        except SlackApiError as exc:
+        except (SlackClientError, OSError) as exc:
             self._failed("files.upload", exc)
             return ":warning: The full table could not be attached; try again in a moment."
         return where
 
-    def _failed(self, method: str, exc: SlackApiError) -> None:
-        error = str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+    def _failed(self, method: str, exc: Exception) -> None:
+        """Slack's refusal (or an unreachable Slack, after the retries) is logged and counted."""
+        if isinstance(exc, SlackApiError) and exc.response is not None:
+            error = str(exc.response.get("error", "unknown"))
+        else:
+            error = type(exc).__name__
         log.warning("Slack refused %s: %s", method, error)
         self.metrics.slack_api_error(method, error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Protocol
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -15,9 +16,21 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import create_server
 
+from bot.settings import SlackConfig
+
 log = logging.getLogger(__name__)
 
 HTTP_WORKER_THREADS = 8
+
+
+class SlackTransport(Protocol):
+    """What the process needs of either transport: start, stop, and whether Slack can reach the app."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def is_ready(self) -> bool: ...
 
 
 class SocketModeTransport:
@@ -35,6 +48,9 @@ class SocketModeTransport:
 
     def close(self) -> None:
         self._handler.close()
+
+    start = connect
+    stop = close
 
 
 class HttpTransport:
@@ -91,3 +107,14 @@ class HttpTransport:
         thread.join(10)
         server.task_dispatcher.shutdown()
         self._thread = None
+
+
+def transport_for(config: SlackConfig, app: App) -> SlackTransport:
+    """The transport ``slack.mode`` asks for, not yet started."""
+    if config.mode == "socket":
+        if config.app_token is None:
+            raise ValueError("Socket Mode needs slack.app_token (an xapp- token)")
+        return SocketModeTransport(app, config.app_token.get_secret_value())
+    if config.signing_secret is None:
+        raise ValueError("HTTP mode needs slack.signing_secret to verify Slack's requests")
+    return HttpTransport(app, config.http_host, config.http_port, config.http_path)
