@@ -26,13 +26,13 @@ from bot.settings import ClusterConfig, GkeConfig
 from bot.sources import google_errors
 from bot.sources.compute_parse import (
     creator_group,
-    parse_creation_timestamp,
     parse_managed_instance,
     parse_zonal_url,
 )
 from bot.sources.google_endpoint import credentials_for, parse_endpoint
 from bot.sources.google_retry import bounded_retry
 from bot.sources.lazy import Lazy
+from bot.sources.timestamps import parse_time
 
 SERVICE = "The Compute Engine API"
 ROLE = "roles/compute.viewer"
@@ -125,7 +125,7 @@ class ComputeSource:
             instance_group=group.name if group else "",
             status=instance.status or "",
             current_action="",
-            created=parse_creation_timestamp(instance.creation_timestamp),
+            created=parse_time(instance.creation_timestamp),
             pool=instance.labels.get("goog-k8s-node-pool-name", ""),
         )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from google.cloud import compute_v1
 
@@ -88,12 +87,3 @@ def creator_group(instance: compute_v1.Instance) -> ZonalName | None:
     return None
 
 
-def parse_creation_timestamp(text: str) -> datetime | None:
-    """Compute's RFC 3339 with milliseconds and an offset: 2026-11-24T01:02:03.456-08:00."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)

@@ -8,12 +8,13 @@ how it is shown: "weekly on Sat, Sun at 02:00 UTC for 4h".
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from google.cloud.container_v1 import types
 
 from bot.model.gke import Autoscaling, GkeCluster, NodePool, Operation
+from bot.sources.timestamps import parse_time
 
 _DAYS = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"}
 _FREQUENCIES = {"DAILY": "daily", "WEEKLY": "weekly", "MONTHLY": "monthly"}
@@ -72,8 +73,8 @@ def parse_operation(op: types.Operation) -> Operation:
         status=enum_name(op.status),
         location=op.location or op.zone,
         target=operation_target(op.target_link),
-        started=_timestamp(op.start_time),
-        ended=_timestamp(op.end_time),
+        started=parse_time(op.start_time),
+        ended=parse_time(op.end_time),
         detail=op.detail or op.status_message,
         error=op.error.message if op.error else "",
         progress=progress_metrics(op.progress),
@@ -150,14 +151,6 @@ def _iso_duration(text: str) -> timedelta | None:
     return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
 
 
-def _timestamp(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
 
 
 def _condition_messages(cluster: types.Cluster) -> str:

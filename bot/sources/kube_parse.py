@@ -8,7 +8,6 @@ never raise on a missing field; the API omits empty fields routinely.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.model.kube import (
     Taint,
 )
 from bot.model.logs import LogLine
+from bot.sources.timestamps import parse_time
 
 Json = dict[str, Any]
 
@@ -72,19 +72,6 @@ def millicores(text: str | int | float | None) -> int:
 def byte_count(text: str | int | float | None) -> int:
     """Memory or storage quantity in bytes, rounded up."""
     return int(parse_quantity(text).to_integral_value(rounding="ROUND_CEILING"))
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """RFC 3339 from the API (seconds, micro- or nanoseconds, Z or an offset) as aware UTC."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def parse_resources(block: Json | None) -> Resources:
