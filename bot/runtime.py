@@ -61,10 +61,14 @@ def build_leadership(settings: Settings, clock: Clock) -> Leadership | None:
     return LeaderElector(api, election.namespace, election.lease_name, election.identity, clock, lease_seconds=election.lease_seconds)
 
 
-def build_alerts(settings: Settings, clusters: ClusterRegistry, clock: Clock, client: WebClient) -> AlertService:
+def build_alerts(
+    settings: Settings, clusters: ClusterRegistry, clock: Clock, client: WebClient, metrics: Metrics | None = None
+) -> AlertService:
     store = IncidentStore.in_state_dir(settings.state_dir)
     notifier = SlackNotifier(client, store, clock)
-    return AlertService(settings.alerts, clusters, store, notifier, clock, leader=build_leadership(settings, clock))
+    return AlertService(
+        settings.alerts, clusters, store, notifier, clock, leader=build_leadership(settings, clock), metrics=metrics
+    )
 
 
 @dataclass
@@ -134,7 +138,7 @@ def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metric
     metrics = metrics or default_metrics
     clusters = build_clusters(settings, clock)
     client = build_web_client(settings.slack, metrics=metrics)
-    alerts = build_alerts(settings, clusters, clock, client) if settings.alerts.enabled else None
+    alerts = build_alerts(settings, clusters, clock, client, metrics) if settings.alerts.enabled else None
     router = build_router(settings, clusters, clock, {"alerts": alerts} if alerts else {})
     app = build_slack_app(
         settings,

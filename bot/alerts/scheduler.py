@@ -31,6 +31,7 @@ from bot.analysis.cluster_config import config_findings
 from bot.clock import Clock
 from bot.clusters import ClusterRegistry
 from bot.errors import BadInput, ChatOpsError, NotFound
+from bot.metrics import Metrics, metrics as default_metrics
 from bot.model.findings import Finding
 from bot.settings import AlertConfig
 
@@ -80,6 +81,7 @@ class AlertService:
         clock: Clock,
         leader: Leadership | None = None,
         permalink: Callable[[Incident], str | None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.clusters = clusters
@@ -87,6 +89,7 @@ class AlertService:
         self.notifier = notifier
         self.clock = clock
         self.leader = leader or AlwaysLeader()
+        self.metrics = metrics or default_metrics
         self.engine = IncidentEngine(store, notifier, clock, settings)
         self._permalink = permalink or self._slack_permalink
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
@@ -101,12 +104,18 @@ class AlertService:
             return []
         handle = self.clusters.get(cluster_name)
         with self._locks.setdefault(cluster_name, threading.Lock()):
-            snapshot = take_snapshot(handle, self.clock)
-            marks = self.store.first_seen(cluster_name)
-            findings = run_checks(snapshot, marks, self.settings)
-            self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks))
-            self.engine.process(cluster_name, findings, checked_kinds(snapshot))
-            self.notifier.flush()
+            try:
+                snapshot = take_snapshot(handle, self.clock)
+                marks = self.store.first_seen(cluster_name)
+                findings = run_checks(snapshot, marks, self.settings)
+                self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks))
+                self.engine.process(cluster_name, findings, checked_kinds(snapshot))
+                self.notifier.flush()
+            except Exception:
+                self.metrics.check_done(cluster_name, "error")
+                raise
+            self.metrics.check_done(cluster_name, "ok" if snapshot.reachable else "unreachable")
+            self.metrics.set_incidents_open(len(self.store.open_incidents()))
         return findings
 
     def run_all_once(self) -> dict[str, list[Finding]]:
