@@ -170,3 +170,13 @@ def test_the_configured_mode_picks_the_transport_and_a_stopped_server_is_gone(bo
     assert not transport.is_ready()
     with pytest.raises(OSError):
         urllib.request.urlopen(url, data=b"", timeout=5)
+
+
+def test_a_token_pasted_into_a_command_line_is_redacted_in_the_audit_log(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="k8s_chatops.audit")
+    caplog.clear()
+    bot.slash("echo xoxb-1234-abcd")
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "k8s_chatops.audit"]
+    assert line["line"] == "echo [redacted-token]"
