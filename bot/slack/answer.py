@@ -43,7 +43,8 @@ class Answerer:
         blocks = reply.blocks_as_dicts()
         if reply.attachment is not None:
             target = channel_id if reply.public else None
-            blocks.append(context_note(self.upload(reply.attachment, user_id=user_id, channel_id=target, thread_ts=thread_ts)))
+            where = self.upload(reply.attachment, user_id=user_id, channel_id=target, thread_ts=thread_ts)
+            blocks.append(context_note(where))
         try:
             answer = respond(
                 text=reply.text,
@@ -65,14 +66,17 @@ class Answerer:
         blocks = reply.blocks_as_dicts()
         if reply.attachment is not None:
             target = None if private else channel_id
-            blocks.append(context_note(self.upload(reply.attachment, user_id=user_id, channel_id=target, thread_ts=thread_ts)))
+            where = self.upload(reply.attachment, user_id=user_id, channel_id=target, thread_ts=thread_ts)
+            blocks.append(context_note(where))
         try:
             if private:
                 self.client.chat_postEphemeral(
                     channel=channel_id, user=user_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts
                 )
             else:
-                self.client.chat_postMessage(channel=channel_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts)
+                self.client.chat_postMessage(
+                    channel=channel_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts
+                )
         except (SlackClientError, OSError) as exc:
             self._failed("chat.postMessage", exc)
 

@@ -71,7 +71,9 @@ def build_slack_app(
     return app
 
 
-def _on_error(error: Exception, body: dict[str, Any], logger: logging.Logger, response: BoltResponse | None) -> BoltResponse | None:
+def _on_error(
+    error: Exception, body: dict[str, Any], logger: logging.Logger, response: BoltResponse | None
+) -> BoltResponse | None:
     """Our own exceptions are logged; Slack gets a normal answer instead of "dispatch_failed"."""
     kind = body.get("type") or body.get("command") or "request"
     log.error("a Slack listener failed on %s", kind, exc_info=error)

@@ -67,7 +67,11 @@ def retry_handlers(metrics: Metrics | None = None) -> list[RetryHandler]:
 def build_web_client(config: SlackConfig, *, metrics: Metrics | None = None) -> WebClient:
     """A WebClient with the bot token, the configured base URL and the retry handlers."""
     token = config.bot_token.get_secret_value() if config.bot_token else None
-    kwargs: dict[str, Any] = {"token": token, "timeout": REQUEST_TIMEOUT_SECONDS, "retry_handlers": retry_handlers(metrics)}
+    kwargs: dict[str, Any] = {
+        "token": token,
+        "timeout": REQUEST_TIMEOUT_SECONDS,
+        "retry_handlers": retry_handlers(metrics),
+    }
     if config.api_url:
         kwargs["base_url"] = config.api_url if config.api_url.endswith("/") else config.api_url + "/"
     return WebClient(**kwargs)
