@@ -14,6 +14,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 COMMAND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
 
 
+PREFIX = "k8s_chatops_"  # one namespace for every series the bot exports
+
+
 class Metrics:
     """Every metric the bot exports; the methods are what the rest of the code calls."""
 
@@ -22,23 +25,23 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.commands = Counter(
-            "commands_total", "Commands run, by command and outcome", ["command", "outcome"], registry=self.registry
+            PREFIX + "commands_total", "Commands run, by command and outcome", ["command", "outcome"], registry=self.registry
         )
         self.command_seconds = Histogram(
-            "command_seconds", "Time from receiving a command to having its answer", ["command"],
+            PREFIX + "command_seconds", "Time from receiving a command to having its answer", ["command"],
             buckets=COMMAND_BUCKETS, registry=self.registry,
         )
         self.checks = Counter(
-            "checks_total", "Scheduled check runs, by cluster and outcome", ["cluster", "outcome"],
+            PREFIX + "checks_total", "Scheduled check runs, by cluster and outcome", ["cluster", "outcome"],
             registry=self.registry,
         )
-        self.incidents_open = Gauge("incidents_open", "Incidents currently open", registry=self.registry)
+        self.incidents_open = Gauge(PREFIX + "incidents_open", "Incidents currently open", registry=self.registry)
         self.slack_retries = Counter(
-            "slack_retries_total", "Slack Web API requests retried (rate limits, 5xx, connection errors)",
+            PREFIX + "slack_retries_total", "Slack Web API requests retried (rate limits, 5xx, connection errors)",
             registry=self.registry,
         )
         self.slack_api_errors = Counter(
-            "slack_api_errors_total", "Slack Web API calls that failed for good, by method and error",
+            PREFIX + "slack_api_errors_total", "Slack Web API calls that failed for good, by method and error",
             ["method", "error"], registry=self.registry,
         )
 

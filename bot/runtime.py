@@ -25,11 +25,13 @@ from bot.clock import Clock, SystemClock
 from bot.clusters import ClusterRegistry
 from bot.commands.invocation import Invocation
 from bot.commands.router import Router
-from bot.health import Health
+from bot.health import ClusterProbes, Health
 from bot.metrics import Metrics, metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+PROBE_INTERVAL_SECONDS = 30
 
 
 def build_clusters(settings: Settings, clock: Clock) -> ClusterRegistry:
@@ -85,45 +87,45 @@ class Bot:
     metrics: Metrics = field(default_factory=lambda: default_metrics)
     transport: Any = None
     health: Health | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self, *, schedule: bool = True) -> None:
         """Connect to Slack; with ``schedule``, run the alert checks on their interval."""
-        from bot.slack.transports import HttpTransport, SocketModeTransport
+        from bot.slack.transports import transport_for
 
-        slack = self.settings.slack
-        if slack.mode == "socket":
-            if slack.app_token is None:
-                raise ConfigError("Socket Mode needs an app-level token: set SLACK_APP_TOKEN (xapp-...)")
-            self.transport = SocketModeTransport(self.app, slack.app_token.get_secret_value())
-            self.transport.connect()
-        else:
-            if slack.signing_secret is None:
-                raise ConfigError("HTTP mode needs the signing secret: set SLACK_SIGNING_SECRET")
-            self.transport = HttpTransport(self.app, slack.http_host, slack.http_port, slack.http_path)
-            self.transport.start()
+        try:
+            self.transport = transport_for(self.settings.slack, self.app)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.transport.start()
         if self.settings.health.enabled:
-            self.health = Health(metrics=self.metrics, required=("slack",))
-            self.health.add_check("slack", lambda: bool(self.transport and self.transport.is_ready()) or "not connected to Slack")
-            self.health.add_check("clusters", self._any_cluster_answers)
+            probes = ClusterProbes()
+            self._prober = threading.Thread(target=self._probe_clusters, args=(probes,), name="cluster-probes", daemon=True)
+            self._prober.start()
+            self.health = Health(metrics=self.metrics, required=("slack", "clusters"))
+            self.health.add_check("slack", lambda: self.transport.is_ready() or "not connected to Slack")
+            self.health.add_check("clusters", probes)
             self.health.start(self.settings.health.host, self.settings.health.port)
         if schedule and self.alerts is not None:
             self.alerts.start()
 
-    def _any_cluster_answers(self) -> bool | str:
-        for handle in self.clusters:
-            try:
-                handle.kube.server_version()
-                return True
-            except Exception:  # reported below as the readiness reason
-                continue
-        return "no configured cluster answers" if len(self.clusters) else "no cluster configured"
+    def _probe_clusters(self, probes: ClusterProbes) -> None:
+        """Ask each cluster for its version now and then, so /readyz answers at once from the last result."""
+        while not self._stopping.is_set():
+            for handle in self.clusters:
+                try:
+                    handle.kube.server_version()
+                    probes.record(handle.name, True)
+                except Exception:  # any failure is "did not answer"; the reason is in the cluster's own answers
+                    probes.record(handle.name, False)
+            self._stopping.wait(PROBE_INTERVAL_SECONDS)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.alerts is not None:
             self.alerts.stop()
         if self.transport is not None:
-            closer = getattr(self.transport, "close", None) or getattr(self.transport, "stop")
-            closer()
+            self.transport.stop()
         if self.health is not None:
             self.health.stop()
 

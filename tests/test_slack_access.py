@@ -102,7 +102,7 @@ def test_a_failed_membership_lookup_denies_and_is_counted(slack: tuple[World, We
     )
     assert policy(LOGS, asked(user_id=carol)) is not None
     assert metrics.registry.get_sample_value(
-        "slack_api_errors_total", {"method": "usergroups", "error": "no_such_subteam"}
+        "k8s_chatops_slack_api_errors_total", {"method": "usergroups", "error": "no_such_subteam"}
     ) == 1.0
 
 

@@ -69,9 +69,9 @@ def test_metrics_are_exported_in_the_prometheus_format(health: Health) -> None:
     health.metrics.slack_api_error("chat.postMessage", "channel_not_found")
     status, body = get(health.port, "/metrics")
     assert status == 200
-    assert 'checks_total{cluster="prod",outcome="ok"} 1.0' in body
-    assert "incidents_open 2.0" in body
-    assert 'slack_api_errors_total{error="channel_not_found",method="chat.postMessage"} 1.0' in body
+    assert 'k8s_chatops_checks_total{cluster="prod",outcome="ok"} 1.0' in body
+    assert "k8s_chatops_incidents_open 2.0" in body
+    assert 'k8s_chatops_slack_api_errors_total{error="channel_not_found",method="chat.postMessage"} 1.0' in body
 
 
 def test_the_running_bot_is_ready_and_counts_its_commands() -> None:
@@ -82,9 +82,9 @@ def test_the_running_bot_is_ready_and_counts_its_commands() -> None:
         status, body = get(bot.health.port, "/readyz")
         assert status == 200 and json.loads(body)["checks"]["slack"] == "ok"
         _, metrics = get(bot.health.port, "/metrics")
-        assert 'commands_total{command="echo",outcome="ok"} 1.0' in metrics
-        assert 'commands_total{command="?",outcome="bad_input"} 1.0' in metrics
-        assert 'command_seconds_count{command="echo"} 1.0' in metrics
+        assert 'k8s_chatops_commands_total{command="echo",outcome="ok"} 1.0' in metrics
+        assert 'k8s_chatops_commands_total{command="?",outcome="bad_input"} 1.0' in metrics
+        assert 'k8s_chatops_command_seconds_count{command="echo"} 1.0' in metrics
         bot.socket.close()  # type: ignore[union-attr]
         status, body = get(bot.health.port, "/readyz")
         assert status == 503 and "Slack is not connected" in body

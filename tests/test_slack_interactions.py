@@ -57,7 +57,7 @@ def bot(world: World, incident_threads: dict[tuple[str, str], dict[str, str]]) -
 
 
 def retries(bot: BotUnderTest) -> float:
-    return bot.metrics.registry.get_sample_value("slack_retries_total") or 0.0
+    return bot.metrics.registry.get_sample_value("k8s_chatops_slack_retries_total") or 0.0
 
 
 def incident_parent(world: World, threads: dict[tuple[str, str], dict[str, str]]) -> str:
