@@ -92,6 +92,16 @@ def test_usergroup_members_are_granted_and_the_membership_is_cached(slack: tuple
     assert len(world.slack.calls_to("usergroups.users.list")) == 2
 
 
+def test_a_rule_may_name_a_usergroup_by_its_handle(slack: tuple[World, WebClient]) -> None:
+    world, client = slack
+    erin = world.slack.add_user("erin", groups=["platform-oncall"])
+    frank = world.slack.add_user("frank")
+    policy = AccessPolicy(AccessConfig(rules=[AccessRule(commands=["ssh"], usergroups=["platform-oncall"])]), SlackUsergroups(client))
+    assert policy(SSH, asked(user_id=erin)) is None
+    assert policy(SSH, asked(user_id=frank)) is not None
+    assert world.slack.calls_to("usergroups.list"), "the handle was resolved to the group's ID through Slack"
+
+
 def test_a_failed_membership_lookup_denies_and_is_counted(slack: tuple[World, WebClient]) -> None:
     world, client = slack
     carol = world.slack.add_user("carol", groups=["sre"])

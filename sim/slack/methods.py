@@ -282,6 +282,14 @@ def usergroups_users_list(ctx: CallContext, args: Args) -> dict[str, Any]:
     return {"users": ctx.workspace.usergroup_members(group)}
 
 
+def usergroups_list(ctx: CallContext, args: Args) -> dict[str, Any]:
+    groups = [
+        {"id": group_id, "team_id": ctx.workspace.team_id, "handle": handle, "name": handle, "is_usergroup": True}
+        for group_id, handle in ctx.workspace.usergroups()
+    ]
+    return {"usergroups": groups}
+
+
 def apps_connections_open(ctx: CallContext, args: Args) -> dict[str, Any]:
     return {"url": ctx.workspace.socket.issue_url(ctx.host)}
 
@@ -302,5 +310,6 @@ BOT_METHODS: dict[str, Method] = {
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
     "usergroups.users.list": usergroups_users_list,
+    "usergroups.list": usergroups_list,
 }
 APP_METHODS: dict[str, Method] = {"apps.connections.open": apps_connections_open}

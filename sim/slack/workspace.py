@@ -116,6 +116,11 @@ class SlackWorkspace:
             self._usergroups[group_id] = handle
             return group_id
 
+    def usergroups(self) -> list[tuple[str, str]]:
+        """(id, handle) of every user group, as usergroups.list reports them."""
+        with self.changed:
+            return list(self._usergroups.items())
+
     def add_user(self, name: str, *, groups: Iterable[str] = ()) -> str:
         with self.changed:
             user_id = next((u.id for u in self._users.values() if u.name == name), None) or self._new_id("U")
