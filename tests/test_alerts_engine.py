@@ -11,7 +11,9 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.alerts.engine import IncidentEngine
-from bot.alerts.notifier import SlackNotifier, build_client
+from bot.alerts.notifier import SlackNotifier
+from bot.settings import SlackConfig
+from bot.slack.client import build_web_client
 from bot.alerts.store import IncidentStore
 from bot.model.findings import PENDING_PODS, UNREGISTERED_VMS, Finding
 from bot.settings import AlertConfig
@@ -31,7 +33,7 @@ def world() -> Iterator[tuple[World, str]]:
 
 def make_engine(world: World, slack_url: str, db: Path, *, max_retries: int = 2) -> IncidentEngine:
     store = IncidentStore(f"sqlite:///{db}")
-    client: WebClient = build_client(world.slack.bot_token, slack_url, max_retries=max_retries)
+    client: WebClient = build_web_client(SlackConfig(bot_token=world.slack.bot_token, api_url=slack_url), max_retries=max_retries)
     return IncidentEngine(store, SlackNotifier(client, store, world.clock), world.clock, ALERTS)
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.notifier import SlackNotifier, build_client
+from bot.alerts.notifier import SlackNotifier
+from bot.settings import SlackConfig
+from bot.slack.client import build_web_client
 from bot.alerts.scheduler import AlertService
 from bot.alerts.store import IncidentStore
 from bot.clusters import ClusterHandle, ClusterRegistry
@@ -45,7 +47,7 @@ def run(tmp_path: Path) -> Iterator:
             compute=ComputeSource(gke, groups_client_for(gke), instances_client_for(gke)),
         )
         store = IncidentStore(f"sqlite:///{tmp_path / 'incidents.sqlite3'}")
-        notifier = SlackNotifier(build_client(world.slack.bot_token, endpoints.slack), store, world.clock)
+        notifier = SlackNotifier(build_web_client(SlackConfig(bot_token=world.slack.bot_token, api_url=endpoints.slack)), store, world.clock)
         return world, AlertService(ALERTS, ClusterRegistry([handle]), store, notifier, world.clock)
 
     yield start

@@ -16,8 +16,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RateLimitErrorRetryHandler, RetryHandler
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.models.blocks import Block
 
 from bot.alerts.render import parent_marker
@@ -29,22 +27,6 @@ log = logging.getLogger(__name__)
 TRANSIENT_STATUS = (429, 500, 502, 503, 504)
 MAX_BACKOFF_SECONDS = 60
 HISTORY_LOOKBACK = 200
-
-
-def retry_handlers(max_retries: int = 2) -> list[RetryHandler]:
-    """Retries for 429 (honouring Retry-After), 5xx and dropped connections."""
-    return [
-        RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries),
-        ConnectionErrorRetryHandler(max_retry_count=max_retries),
-    ]
-
-
-def build_client(token: str, base_url: str | None = None, *, max_retries: int = 2, timeout: int = 10) -> WebClient:
-    kwargs: dict[str, Any] = {"token": token, "timeout": timeout, "retry_handlers": retry_handlers(max_retries)}
-    if base_url:
-        kwargs["base_url"] = base_url
-    return WebClient(**kwargs)
 
 
 @dataclass(frozen=True)

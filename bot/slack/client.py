@@ -59,18 +59,27 @@ class CountedConnectionRetry(_Counted, ConnectionErrorRetryHandler):
         self.metrics = metrics
 
 
-def retry_handlers(metrics: Metrics | None = None) -> list[RetryHandler]:
+def retry_handlers(metrics: Metrics | None = None, *, max_retries: int | None = None) -> list[RetryHandler]:
+    """Retries for 429 (honouring Retry-After), 5xx and dropped connections; ``max_retries`` overrides all three."""
     counted = metrics or default_metrics
-    return [CountedRateLimitRetry(counted), CountedServerErrorRetry(counted), CountedConnectionRetry(counted)]
+    if max_retries is None:
+        return [CountedRateLimitRetry(counted), CountedServerErrorRetry(counted), CountedConnectionRetry(counted)]
+    return [
+        CountedRateLimitRetry(counted, max_retries),
+        CountedServerErrorRetry(counted, max_retries),
+        CountedConnectionRetry(counted, max_retries),
+    ]
 
 
-def build_web_client(config: SlackConfig, *, metrics: Metrics | None = None) -> WebClient:
-    """A WebClient with the bot token, the configured base URL and the retry handlers."""
+def build_web_client(
+    config: SlackConfig, *, metrics: Metrics | None = None, max_retries: int | None = None
+) -> WebClient:
+    """The one way the bot builds its WebClient: bot token, configured base URL, retry handlers."""
     token = config.bot_token.get_secret_value() if config.bot_token else None
     kwargs: dict[str, Any] = {
         "token": token,
         "timeout": REQUEST_TIMEOUT_SECONDS,
-        "retry_handlers": retry_handlers(metrics),
+        "retry_handlers": retry_handlers(metrics, max_retries=max_retries),
     }
     if config.api_url:
         kwargs["base_url"] = config.api_url if config.api_url.endswith("/") else config.api_url + "/"
