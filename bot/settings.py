@@ -121,6 +121,9 @@ class AlertConfig(Section):
     notready_grace_seconds: int = Field(180, ge=0)
     unregistered_grace_seconds: int = Field(600, ge=0, description="VMs running this long without a node")
     clear_after_checks: int = Field(3, ge=1, description="Consecutive clean checks before an incident resolves")
+    vm_refresh_seconds: int = Field(
+        300, ge=0, description="Node-pool VM lists are re-read at most this often (0: every check)"
+    )
     change_threshold: float = Field(
         0.2, ge=0, description="Relative change of a count that is worth a thread update"
     )

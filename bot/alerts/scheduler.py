@@ -25,7 +25,7 @@ from bot.alerts import render
 from bot.alerts.checks import checked_kinds, next_marks, run_checks
 from bot.alerts.engine import IncidentEngine
 from bot.alerts.notifier import SlackNotifier
-from bot.alerts.snapshot import take_snapshot
+from bot.alerts.snapshot import ClusterSnapshot, take_snapshot
 from bot.alerts.store import Incident, IncidentStore
 from bot.analysis.cluster_config import config_findings
 from bot.clock import Clock
@@ -34,6 +34,8 @@ from bot.errors import BadInput, ChatOpsError, NotFound
 from bot.metrics import Metrics, metrics as default_metrics
 from bot.model.findings import Finding
 from bot.settings import AlertConfig
+from bot.sources.kube import KubeSource
+from bot.sources.kube_cache import KubeCache
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ class AlertService:
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
         self._scheduler: BackgroundScheduler | None = None
         self._key = uuid.uuid4().hex
+        self._caches: dict[str, KubeCache] = {}
+        self._previous: dict[str, ClusterSnapshot] = {}
 
     # -- cycles ------------------------------------------------------------------------
 
@@ -105,7 +109,14 @@ class AlertService:
         handle = self.clusters.get(cluster_name)
         with self._locks.setdefault(cluster_name, threading.Lock()):
             try:
-                snapshot = take_snapshot(handle, self.clock)
+                snapshot = take_snapshot(
+                    handle,
+                    self.clock,
+                    cache=self._caches.get(cluster_name),
+                    previous=self._previous.get(cluster_name),
+                    vms_max_age=timedelta(seconds=self.settings.vm_refresh_seconds),
+                )
+                self._previous[cluster_name] = snapshot
                 marks = self.store.first_seen(cluster_name)
                 findings = run_checks(snapshot, marks, self.settings)
                 self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks))
@@ -140,9 +151,23 @@ class AlertService:
 
     # -- scheduling --------------------------------------------------------------------
 
+    def watch(self) -> None:
+        """Keep nodes and problem pods of every cluster in watch caches, so cycles need no lists."""
+        for handle in self.clusters:
+            if handle.name not in self._caches and isinstance(handle.kube, KubeSource):
+                self._caches[handle.name] = KubeCache(handle.kube).start()
+
+    def cache(self, cluster_name: str) -> KubeCache | None:
+        return self._caches.get(cluster_name)
+
+    def last_snapshot(self, cluster_name: str) -> ClusterSnapshot | None:
+        """What the last cycle of ``cluster_name`` judged (for operators and tests)."""
+        return self._previous.get(cluster_name)
+
     def start(self) -> None:
         if self._scheduler is not None:
             return
+        self.watch()
         _RUNNING[self._key] = self
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.store.engine), "local": MemoryJobStore()},
@@ -179,6 +204,9 @@ class AlertService:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         _RUNNING.pop(self._key, None)
+        for cache in self._caches.values():
+            cache.stop()
+        self._caches.clear()
 
     def jobs(self) -> list[Any]:
         return self._scheduler.get_jobs() if self._scheduler is not None else []

@@ -2,9 +2,13 @@
 
 Each API is asked once per cycle with server-side selectors (pending pods
 only, events only of the reasons checks read), so a cycle costs a handful of
-requests even on a very large cluster. Each source may fail on its own: the
-GKE API can report an UPGRADE_MASTER operation RUNNING while the Kubernetes
-API answers 503, and the checks need both halves of that picture.
+requests even on a very large cluster. With a watch cache (the scheduler
+keeps one per cluster) nodes and pending pods come from memory and the
+Kubernetes API is only asked whether it answers; the node pools' VM lists,
+which change slowly and are only judged after a grace period of minutes,
+are reused for a while. Each source may fail on its own: the GKE API can
+report an UPGRADE_MASTER operation RUNNING while the Kubernetes API answers
+503, and the checks need both halves of that picture.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.clock import Clock
 from bot.sources.compute_parse import pools_by_group
@@ -21,6 +25,9 @@ from bot.clusters import ClusterHandle
 from bot.errors import ChatOpsError
 from bot.model.gke import GkeCluster, ManagedVm, Operation
 from bot.model.kube import DisruptionBudget, Event, Node, Pod
+
+if TYPE_CHECKING:
+    from bot.sources.kube_cache import KubeCache
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,7 @@ class ClusterSnapshot:
     gke: GkeCluster | None = None
     operations: tuple[Operation, ...] = ()
     vms: tuple[ManagedVm, ...] = ()
+    vms_fetched_at: datetime | None = None
 
     @property
     def reachable(self) -> bool:
@@ -75,7 +83,15 @@ def _attempt(fetch: Callable[[], T], what: str, errors: list[str]) -> T | None:
         return None
 
 
-def take_snapshot(handle: ClusterHandle, clock: Clock) -> ClusterSnapshot:
+def take_snapshot(
+    handle: ClusterHandle,
+    clock: Clock,
+    *,
+    cache: KubeCache | None = None,
+    previous: ClusterSnapshot | None = None,
+    vms_max_age: timedelta = timedelta(0),
+) -> ClusterSnapshot:
+    """Fetch what the checks read; ``previous`` lends its VM list while younger than ``vms_max_age``."""
     now = clock.now()
     gke_errors: list[str] = []
     compute_errors: list[str] = []
@@ -84,24 +100,35 @@ def take_snapshot(handle: ClusterHandle, clock: Clock) -> ClusterSnapshot:
     gke_cluster: GkeCluster | None = None
     operations: list[Operation] = []
     vms: list[ManagedVm] = []
+    vms_fetched_at: datetime | None = None
     if handle.gke is not None:
         gke_cluster = _attempt(handle.gke.get_cluster, "GKE cluster", gke_errors)
         if gke_cluster is not None:
             operations = _attempt(handle.gke.list_operations, "GKE operations", gke_errors) or []
         if gke_cluster is not None and handle.compute is not None:
             groups = [url for pool in gke_cluster.node_pools for url in pool.instance_groups]
-            if groups:
+            earlier = previous.vms_fetched_at if previous is not None and not previous.compute_error else None
+            if previous is not None and earlier is not None and now - earlier < vms_max_age:
+                vms, vms_fetched_at = list(previous.vms), earlier
+            elif groups:
                 owners = pools_by_group(gke_cluster)
-                vms = _attempt(lambda: handle.compute.list_managed_vms(groups, pools=owners), "managed VMs", compute_errors) or []  # type: ignore[union-attr]
+                fetched = _attempt(lambda: handle.compute.list_managed_vms(groups, pools=owners), "managed VMs", compute_errors)  # type: ignore[union-attr]
+                vms, vms_fetched_at = fetched or [], (now if fetched is not None else None)
 
-    nodes = _attempt(handle.kube.list_nodes, "nodes", kube_errors)
+    if cache is not None and cache.synced:
+        nodes, pending_from_cache = _from_cache(handle, cache, kube_errors)
+    else:
+        nodes, pending_from_cache = _attempt(handle.kube.list_nodes, "nodes", kube_errors), None
     pending: list[Pod] = []
     events: list[Event] = []
     budgets: list[DisruptionBudget] = []
     draining: list[Pod] = []
     pending_failed = False
     if nodes is not None:
-        fetched = _attempt(lambda: handle.kube.list_pods(field_selector="status.phase=Pending"), "pending pods", kube_errors)
+        if pending_from_cache is not None:
+            fetched: list[Pod] | None = pending_from_cache
+        else:
+            fetched = _attempt(lambda: handle.kube.list_pods(field_selector="status.phase=Pending"), "pending pods", kube_errors)
         pending_failed = fetched is None
         pending = fetched or []
         if pending:
@@ -137,4 +164,18 @@ def take_snapshot(handle: ClusterHandle, clock: Clock) -> ClusterSnapshot:
         gke=gke_cluster,
         operations=tuple(operations),
         vms=tuple(vms),
+        vms_fetched_at=vms_fetched_at,
     )
+
+
+def _from_cache(handle: ClusterHandle, cache: KubeCache, errors: list[str]) -> tuple[list[Node] | None, list[Pod] | None]:
+    """Nodes and pending pods from the watch cache, after one cheap request proves the API still answers.
+
+    A watch stream can outlive the server's ability to answer new requests
+    (a control plane going down mid-upgrade); the version request is what
+    notices, so the checks never judge a cluster from a frozen cache.
+    """
+    if _attempt(handle.kube.server_version, "API server version", errors) is None:
+        return None, None
+    held = cache.snapshot()
+    return list(held.nodes), [pod for pod in held.pods if pod.phase == "Pending"]
