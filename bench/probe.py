@@ -1,0 +1,91 @@
+"""Child processes the benchmark drives, so each is timed and weighed on its own.
+
+``cycle``: the bot's alert service against a configuration; reads one word
+per line on stdin (``cycle``, ``watch``, ``quit``) and answers one JSON line
+each, so the parent can count the requests the simulated APIs saw around
+exactly that step. ``relist``: what a naive checker does, every node and pod
+through the official kubernetes client with model deserialization.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def rss_kib() -> tuple[int, int]:
+    """(current, peak) resident set size of this process, in KiB, from /proc."""
+    values = {"VmRSS": 0, "VmHWM": 0}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in values:
+            values[key] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"]
+
+
+def _say(payload: dict[str, object]) -> None:
+    current, peak = rss_kib()
+    payload.update(rss_kib=current, hwm_kib=peak)
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+def cycle(config: str) -> int:
+    from bot.runtime import build_bot
+    from bot.settings import load_settings
+
+    bot = build_bot(load_settings(config))
+    service = bot.alerts
+    assert service is not None, "the benchmark's configuration enables alerts"
+    cluster = service.clusters.names()[0]
+    _say({"ready": True, "cluster": cluster})
+    for line in sys.stdin:
+        word = line.strip()
+        if word == "quit":
+            break
+        started = time.perf_counter()
+        if word == "cycle":
+            findings = service.run_cycle(cluster)
+            _say({"seconds": time.perf_counter() - started, "findings": len(findings),
+                  "kinds": sorted({f.kind for f in findings})})
+        elif word == "watch":
+            service.watch()
+            cache = service.cache(cluster)
+            deadline = time.monotonic() + 600
+            while cache is not None and not cache.synced and time.monotonic() < deadline:
+                time.sleep(0.01)
+            _say({"seconds": time.perf_counter() - started, "synced": bool(cache and cache.synced)})
+        else:
+            _say({"error": f"unknown step {word!r}"})
+    return 0
+
+
+def relist(kubeconfig: str) -> int:
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=kubeconfig)
+    api = client.CoreV1Api()
+    started = time.perf_counter()
+    nodes = api.list_node()
+    pods = api.list_pod_for_all_namespaces()
+    pending = sum(1 for pod in pods.items if pod.status.phase == "Pending")
+    _say({"seconds": time.perf_counter() - started, "nodes": len(nodes.items), "pods": len(pods.items), "pending": pending})
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.probe")
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("cycle").add_argument("--config", required=True)
+    steps.add_parser("relist").add_argument("--kubeconfig", required=True)
+    args = parser.parse_args(argv)
+    if args.step == "cycle":
+        return cycle(args.config)
+    return relist(args.kubeconfig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
