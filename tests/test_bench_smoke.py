@@ -1,0 +1,72 @@
+"""The benchmark runs end to end at a tiny size and reports every measure; no timing is judged here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MEASURES = (
+    "/k8s nodes",
+    "/k8s nodes --problems",
+    "/k8s pods --pending -A",
+    "check cycle, first (no cache): time",
+    "check cycle, first: requests",
+    "check cycle, first: bytes",
+    "watch cache sync (once per start)",
+    "check cycle, steady: time",
+    "check cycle, steady: requests",
+    "check cycle, steady: bytes",
+    "ack latency, 50 at once: median",
+    "acks within 3 s, 50 at once",
+    "bot peak RSS (VmHWM, whole run)",
+)
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed: the benchmark compares with it")
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--sizes", "20x200", "--repeat", "1", "--json", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=110,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, json.loads(out.read_text())
+
+
+@pytest.mark.timeout(120)
+def test_the_table_has_every_measure_and_the_machine(bench_run: tuple[str, dict]) -> None:
+    table, _ = bench_run
+    for measure in MEASURES:
+        assert f"20x200        {measure}" in table, measure
+    assert "machine: " in table and "Python 3." in table and "cpu" in table
+
+
+@pytest.mark.timeout(120)
+def test_the_json_holds_every_row_with_numbers_on_both_sides(bench_run: tuple[str, dict]) -> None:
+    _, results = bench_run
+    assert {"date", "nproc", "cpu", "python"} <= set(results["machine"])
+    (size,) = results["sizes"]
+    assert (size["nodes"], size["pods"]) == (20, 200)
+    rows = {row["measure"]: row for row in size["rows"]}
+    assert set(MEASURES) <= set(rows)
+    for measure in MEASURES:
+        assert rows[measure]["bot"] is not None and rows[measure]["reference"] is not None, measure
+
+
+@pytest.mark.timeout(120)
+def test_the_bot_answered_each_command_rather_than_failing(bench_run: tuple[str, dict]) -> None:
+    _, results = bench_run
+    raw = results["sizes"][0]["raw"]
+    for text, measured in raw["commands"].items():
+        assert measured["answer"], text
+        assert any("/api/v1/" in line for line in measured["requests"]), text
+    assert raw["acks"]["answered"] == 50
+    assert raw["cycle"]["steady"][0]["requests"], "the steady cycle's requests are listed"
