@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -519,9 +520,17 @@ def _acks(report: SizeReport, world: World, sender: SlackSender, say: Callable[[
             answered += 1
     all_answered = time.perf_counter() - started
     late = sum(1 for value in latencies if value > SLACK_ACK_DEADLINE)
-    report.raw["acks"] = {"latencies": latencies, "all_answered_seconds": all_answered, "answered": answered, "mix": CONCURRENT_MIX}
+    refused = Counter(f"{d.status or 'no answer'}: {str(d.body)[:80]}" for d, _ in results if not d.acked)
+    report.raw["acks"] = {
+        "latencies": latencies, "all_answered_seconds": all_answered, "answered": answered, "mix": CONCURRENT_MIX,
+        "not_acked": dict(refused),
+    }
     finite = [v for v in latencies if v != float("inf")]
-    detail = f"p99 {percentile(finite, 0.99):.3f}s max {max(finite) if finite else float('nan'):.3f}s; over 3 s: {late}/{CONCURRENT}; all {answered} answered in {all_answered:.1f}s"
+    detail = (
+        f"p99 {percentile(finite, 0.99):.3f}s max {max(finite) if finite else float('nan'):.3f}s; over 3 s or not acked: "
+        f"{late}/{CONCURRENT}; the {answered} acked answered within {all_answered:.1f}s"
+        + (f"; not acked: {', '.join(f'{n}x {why}' for why, n in refused.items())}" if refused else "")
+    )
     report.rows += [
         Row(report.size, f"ack latency, {CONCURRENT} at once: median", median(finite), SLACK_ACK_DEADLINE, "s", "Slack's 3 s deadline", detail),
         Row(report.size, f"acks within 3 s, {CONCURRENT} at once", float(CONCURRENT - late), float(CONCURRENT), "acks", "all of them", ""),
