@@ -114,6 +114,11 @@ def node(context: CommandContext, args: ParsedArgs) -> Reply:
         vm = find_pool_vm(handle, gke, name) if gke is not None else None
         if vm is None:
             raise
+        if handle.compute is not None:
+            try:  # how long it has run without joining is the point of showing it
+                vm = handle.compute.with_created([vm])[0]
+            except ChatOpsError:
+                pass  # the age shows as unknown; the rest of the answer still helps
         detail = UnregisteredVmDetail(
             cluster=handle.name,
             now=now,

@@ -163,12 +163,30 @@ class Scenario:
                 apply_step(self, step)
 
 
+def _adopt_project(world: World, project: str) -> None:
+    """The scenario names the project; an empty world takes it, so every API agrees on it.
+
+    Without this, a world built with the default project would serve the
+    cluster under one project while the scenario's logs and node provider IDs
+    name another, and every log query would come back empty.
+    """
+    if world.project == project:
+        return
+    if world.google.clusters():
+        raise ValueError(
+            f"scenario project {project!r} differs from the world's {world.project!r}, which already holds clusters"
+        )
+    world.project = project
+    world.google.project = project
+
+
 def load(world: World, name_or_path: str) -> Scenario:
     """Fill ``world`` from a scenario and hook its timeline to the world's clock."""
     from sim.populate import populate
 
     spec = load_spec(name_or_path)
     with world.lock:
+        _adopt_project(world, spec.project)
         scenario = populate(world, spec)
     world.clock.on_advance(scenario.apply_due_steps)
     scenario.apply_due_steps(world.clock.now())

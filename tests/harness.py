@@ -92,15 +92,18 @@ def sim_cluster_configs(world: World, endpoints: Endpoints, directory: Path) -> 
     ]
 
 
-def build_cluster_registry(settings: Settings) -> ClusterRegistry:
-    """The real registry when the sources are there; an empty one before they land."""
+def build_cluster_registry(settings: Settings, clock: Any = None) -> ClusterRegistry:
+    """The real registry when the sources are there; an empty one before they land.
+
+    ``clock`` is the world's: log links then span the same simulated window as the query.
+    """
     try:
         factory = importlib.import_module("bot.sources.factory")
     except ImportError:
         factory = None
     if factory is None or not settings.clusters:
         return ClusterRegistry([], settings.slack.channel_clusters)
-    return factory.build_registry(settings)
+    return factory.build_registry(settings, clock=clock)
 
 
 def default_registry() -> Registry:
@@ -175,7 +178,7 @@ class BotUnderTest:
         self._tmp = tempfile.TemporaryDirectory(prefix="k8s-chatops-test-")
         work_dir = Path(self._tmp.name)
         self.settings = self._settings(work_dir)
-        clusters = self._cluster_registry or build_cluster_registry(self.settings)
+        clusters = self._cluster_registry or build_cluster_registry(self.settings, self.world.clock)
         self.router = Router(
             settings=self.settings,
             clusters=clusters,
