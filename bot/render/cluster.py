@@ -7,7 +7,7 @@ from bot.model.findings import Finding
 from bot.model.gke import NodePool, Operation
 from bot.render.limits import MessageBuilder, fallback_text
 from bot.render.mrkdwn import code, escape
-from bot.render.text import age, columns
+from bot.render.text import age, columns, plural
 from bot.results.cluster import ClusterResult, PoolRow
 
 _SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}
@@ -41,10 +41,12 @@ def render_cluster(result: ClusterResult) -> Reply:
     out.lines([_pool_mrkdwn(row) for row in result.pools], noun="node pools", reserve=6 + len(result.findings))
     for finding in result.findings:
         out.section(_finding_mrkdwn(finding))
+    if not result.findings:
+        out.context(":white_check_mark: No findings: nothing in this cluster's configuration needs fixing.")
     done = [op for op in result.operations if not op.running]
     if done:
         out.context("Recent operations: " + " · ".join(_operation_mrkdwn(op, result) for op in done))
-    summary = f"{result.cluster} is {g.location_type} ({g.location}), control plane {g.master_version}; {len(result.findings)} findings"
+    summary = f"{result.cluster} is {g.location_type} ({g.location}), control plane {g.master_version}; {plural(len(result.findings), 'finding')}"
     return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain=_plain(result))
 
 
