@@ -63,6 +63,7 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
     counts = count_nodes(listed)
     rows = _merge(counts, registrations)
     problems = node_problems(listed)
+    vm_count = sum(r.registration.vms for r in rows if r.registration)
     if problems_only:
         rows = [r for r in rows if _row_has_problem(r, listed)]
     result = NodesResult(
@@ -78,6 +79,7 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
         problems_only=problems_only,
         filters={k: v for k, v in (("pool", pool), ("zone", zone)) if v},
         notes=tuple(notes),
+        vm_count=vm_count,
     )
     return render_nodes(result)
 

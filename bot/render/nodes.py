@@ -51,6 +51,8 @@ def render_nodes(result: NodesResult) -> Reply:
         out.lines([_problem_mrkdwn(p) for p in result.problems], noun="node problems", reserve=3, limit=MAX_PROBLEM_LINES)
         names = list(dict.fromkeys(p.node for p in result.problems))[:MAX_NODE_BUTTONS]
         out.buttons([Button(f"Details {name}", f"node {name} {flag}") for name in names])
+    if _nothing_wrong(result):
+        out.context(f":white_check_mark: {_NO_PROBLEMS}")
     versions = _versions_mrkdwn(result)
     if versions:
         out.context(versions)
@@ -63,11 +65,19 @@ def render_nodes(result: NodesResult) -> Reply:
     return Reply(text=fallback_text(escape(text)), blocks=out.build(), plain=_plain(result, summary), attachment=attachment)
 
 
+_NO_PROBLEMS = "No node problems: every node is Ready and every node-pool VM registered."
+
+
+def _nothing_wrong(result: NodesResult) -> bool:
+    """`--problems` found nothing: say so, rather than leave an empty answer to interpret."""
+    return result.problems_only and not result.rows and not result.problems and not result.unregistered
+
+
 def _summary(result: NodesResult) -> str:
     t = result.total
     parts = [f"{plural(t.total, 'node')}: {t.ready} Ready, {t.not_ready} NotReady, {t.unknown} Unknown, {t.cordoned} cordoned"]
     if result.gke:
-        vms = sum(r.registration.vms for r in result.rows if r.registration)
+        vms = result.vm_count if result.vm_count is not None else sum(r.registration.vms for r in result.rows if r.registration)
         parts.append(f"{plural(vms, 'node-pool VM')}, {len(result.unregistered)} never registered")
     if result.control_plane_version:
         parts.append(f"control plane {result.control_plane_version}")
@@ -159,7 +169,10 @@ def _plain(result: NodesResult, summary: str) -> str:
     out = [f"Nodes in {result.cluster}", summary]
     if result.unregistered:
         out.append("WARNING: " + _shortfall_sentence(result.unregistered))
-    out += ["", columns(_ROW_HEADERS, [_row_cells(r) for r in result.rows]) or "  (no nodes)"]
+    if _nothing_wrong(result):
+        out += ["", _NO_PROBLEMS]
+    else:
+        out += ["", columns(_ROW_HEADERS, [_row_cells(r) for r in result.rows]) or "  (no nodes)"]
     if result.unregistered:
         out += ["", "VMs that never registered:", columns(_VM_HEADERS, [_vm_cells(v, result) for v in result.unregistered])]
     if result.problems:

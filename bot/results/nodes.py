@@ -36,6 +36,7 @@ class NodesResult:
     problems_only: bool = False
     filters: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    vm_count: int | None = None  # node-pool VMs before --problems hides rows; None: count the rows
 
 
 @dataclass(frozen=True)
