@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -211,6 +212,24 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says where and why."""
 
 
+def _check_yaml(config_file: Path) -> None:
+    """A file that is not YAML, or not a mapping, is one sentence, not a parser's trace."""
+    try:
+        data = yaml.safe_load(config_file.read_text())
+    except OSError as exc:
+        raise ConfigError(f"configuration file {config_file} cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"configuration file {config_file} is not valid YAML: {problem}{where}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            f"configuration file {config_file} must be a mapping of settings (clusters:, slack:, ...), "
+            f"not a {type(data).__name__}"
+        )
+
+
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from a YAML file, the environment and ``overrides``."""
     path = path or os.environ.get("K8S_CHATOPS_CONFIG")
@@ -219,6 +238,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         config_file = Path(path)
         if not config_file.is_file():
             raise ConfigError(f"configuration file {config_file} does not exist")
+        _check_yaml(config_file)
         settings_cls = type(
             "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": str(config_file)}}
         )
