@@ -68,7 +68,7 @@ def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
 def acknowledge(context: CommandContext, args: ParsedArgs) -> Reply:
     incident = _service(context).acknowledge(args.ID, _who(context))
     who = incident.acknowledged_by or _who(context)
-    sentence = f"Incident #{incident.id} ({escape(incident.title)}) is acknowledged by {render._user(who)}."
+    sentence = f"Incident #{incident.id} ({escape(incident.title)}) is acknowledged by {render.user_mention(who)}."
     return _answer(sentence, f"Incident #{incident.id} acknowledged by {who}.")
 
 
@@ -86,7 +86,7 @@ def mute(context: CommandContext, args: ParsedArgs) -> Reply:
     result = _service(context).mute(args.TARGET, args.DURATION, _who(context))
     until = render.clock_time(result.until) if result.until else "further notice"
     return _answer(
-        f"Muted {code(result.target)} until {until} (by {render._user(_who(context))}).",
+        f"Muted {code(result.target)} until {until} (by {render.user_mention(_who(context))}).",
         f"Muted {result.target} until {until}.",
     )
 

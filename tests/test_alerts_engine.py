@@ -201,3 +201,21 @@ def test_acknowledge_records_who_and_edits_the_parent(world, tmp_path):
     engine.resolve_by_hand(incident.id, "U0ALICE")
     timeline = world.slack.thread("alerts", parent.ts)[-1]
     assert "acknowledged by <@U0ALICE>" in str(timeline.blocks)
+
+
+def test_a_muted_incident_still_shows_its_end(world, tmp_path):
+    world, url = world
+    engine = make_engine(world, url, tmp_path / "db.sqlite3")
+    finding = unregistered(world, ["us-west1-b"], 2)
+    cycle(engine, world, [finding])
+    incident = engine.store.open_incidents()[0]
+    engine.mute(incident.id, world.clock.now() + timedelta(hours=1), "U0CAROL")
+    cycle(engine, world, [replace(finding, facts={**finding.facts, "count": 5})])
+    replies = len(world.slack.thread("alerts", world.slack.messages("alerts")[0].ts))
+    for _ in range(ALERTS.clear_after_checks):
+        cycle(engine, world, [])
+    [parent] = world.slack.messages("alerts")
+    thread = world.slack.thread("alerts", parent.ts)
+    assert "RESOLVED" in parent.text, "a mute quiets updates, not the parent's last state"
+    assert len(thread) == replies + 1 and "Resolved after" in thread[-1].text
+    assert not any("Update" in m.text for m in thread), "the change while muted stayed quiet"

@@ -125,7 +125,8 @@ class IncidentEngine:
         incident = self.store.update(incident.id, status="resolved", resolved_at=now, resolved_by=by, clean_checks=0)
         self.store.add_event(incident.id, now, "resolved", "" if by else reason, actor=by or "")
         log.info("incident %d resolved", incident.id)
-        if incident.parent_requested and not self._silenced(incident, now):
+        # A mute quiets updates, not the ending: a parent left showing an open incident would mislead.
+        if incident.parent_requested:
             state = incident_state(incident)
             self.notifier.update_parent(incident.id, *render.parent_message(state, now))
             timeline = [render.TimelineLine(e.at, e.kind, e.text, e.actor) for e in self.store.events(incident.id)]
@@ -140,7 +141,7 @@ class IncidentEngine:
         if incident.status == "open" and not incident.acknowledged_by:
             incident = self.store.update(incident.id, acknowledged_by=user, acknowledged_at=now)
             self.store.add_event(incident.id, now, "acknowledged", actor=user)
-            self._show_current(incident, now, render.thread_note(f"Acknowledged by {render._user(user)}"))
+            self._show_current(incident, now, render.thread_note(f"Acknowledged by {render.user_mention(user)}"))
         return incident
 
     def resolve_by_hand(self, incident_id: int, user: str) -> Incident:
@@ -154,7 +155,7 @@ class IncidentEngine:
         now = self.clock.now()
         incident = self.store.update(self._existing(incident_id).id, muted_until=until, muted_by=user)
         self.store.add_event(incident.id, now, "muted", f"until {render.clock_time(until)}", actor=user)
-        self._show_current(incident, now, render.thread_note(f"Muted until {render.clock_time(until)} by {render._user(user)}"), force=True)
+        self._show_current(incident, now, render.thread_note(f"Muted until {render.clock_time(until)} by {render.user_mention(user)}"), force=True)
         return incident
 
     def unmute(self, incident_id: int, user: str) -> Incident:

@@ -84,7 +84,7 @@ def clock_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _user(user_id: str) -> str:
+def user_mention(user_id: str) -> str:
     """A mention when it is a Slack user ID, escaped text otherwise."""
     if user_id.startswith(("U", "W")) and user_id.isalnum():
         return f"<@{user_id}>"
@@ -96,7 +96,7 @@ def _state_line(state: IncidentState, now: datetime) -> str:
         return f":white_check_mark: Resolved after {human_duration(state.resolved_at - state.since)}"
     parts = [f"Open for {human_duration(now - state.since)}"]
     if state.acknowledged_by:
-        parts.append(f"acknowledged by {_user(state.acknowledged_by)}")
+        parts.append(f"acknowledged by {user_mention(state.acknowledged_by)}")
     if state.muted_until and state.muted_until > now:
         parts.append(f"muted until {clock_time(state.muted_until)}")
     return " · ".join(parts)
@@ -155,7 +155,11 @@ def parent_message(state: IncidentState, now: datetime) -> Message:
             ActionsBlock(
                 block_id="incident",
                 elements=[
-                    ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(state.id), style="primary"),
+                    *(
+                        []
+                        if state.acknowledged_by
+                        else [ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(state.id), style="primary")]
+                    ),
                     ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=str(state.id)),
                     ButtonElement(text="Mute 1h", action_id=MUTE_ACTION, value=str(state.id)),
                 ],
@@ -181,7 +185,7 @@ def resolution_timeline(state: IncidentState, timeline: Sequence[TimelineLine]) 
     duration = human_duration((state.resolved_at or state.since) - state.since)
     rows = []
     for line in timeline:
-        who = f" by {_user(line.actor)}" if line.actor else ""
+        who = f" by {user_mention(line.actor)}" if line.actor else ""
         what = f": {escape(line.text)}" if line.text else ""
         rows.append(f"`{line.at.strftime('%H:%M')}` {escape(line.kind)}{who}{what}")
     body = f"*Resolved after {duration}*\n" + "\n".join(rows)
@@ -209,7 +213,7 @@ def _summary_line(row: IncidentSummary, now: datetime) -> str:
     icon = SEVERITY_ICON.get(row.severity, ":white_circle:")
     title = link(row.permalink, row.title) if row.permalink else escape(row.title)
     extra = [f"since {clock_time(row.since)} ({human_duration(now - row.since)})"]
-    extra.append(f"acknowledged by {_user(row.acknowledged_by)}" if row.acknowledged_by else "not acknowledged")
+    extra.append(f"acknowledged by {user_mention(row.acknowledged_by)}" if row.acknowledged_by else "not acknowledged")
     if row.muted_until and row.muted_until > now:
         extra.append(f"muted until {clock_time(row.muted_until)}")
     return f"{icon} *#{row.id}* {escape(row.cluster)} · {title}\n      {' · '.join(extra)}"

@@ -248,23 +248,47 @@ class AlertService:
         return self.engine.thread_defaults(channel, thread_ts)
 
     def registrar(self, app: Any) -> None:
-        """Bolt listeners for the incident buttons: ack at once, then act and record who clicked."""
+        """Bolt listeners for the incident buttons: ack at once, then act and record who clicked.
 
-        def on_button(act: Callable[[int, str], Any]) -> Callable[..., None]:
-            def listener(ack: Callable[[], None], body: dict[str, Any], action: dict[str, Any]) -> None:
+        The parent's edit is what everyone sees when a click works. A click that
+        changes nothing (the incident was resolved meanwhile, or someone else
+        acknowledged it first, in a message not yet refreshed on this client)
+        tells only the clicker why, so nobody wonders whether the button works.
+        """
+
+        def on_button(act: Callable[[int, str], str | None]) -> Callable[..., None]:
+            def listener(ack: Callable[[], None], body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
                 ack()
+                user = str((body.get("user") or {}).get("id", ""))
                 try:
-                    act(int(action.get("value", "")), str((body.get("user") or {}).get("id", "")))
-                except (ValueError, LookupError, ChatOpsError) as exc:
-                    log.info("incident button ignored: %s", exc)
+                    refusal = act(int(action.get("value", "")), user)
+                except ValueError:
+                    refusal = "That button does not name an incident."
+                except ChatOpsError as exc:
+                    refusal = str(exc)
+                if refusal:
+                    respond(text=refusal, response_type="ephemeral", replace_original=False)
 
             return listener
 
-        app.action(render.ACK_ACTION)(on_button(self.acknowledge))
-        app.action(render.RESOLVE_ACTION)(on_button(self.resolve))
-        app.action(render.MUTE_ACTION)(
-            on_button(lambda incident_id, user: self.mute(str(incident_id), timedelta(hours=1), user))
-        )
+        def acknowledge(incident_id: int, user: str) -> str | None:
+            incident = self.acknowledge(incident_id, user)
+            if incident.acknowledged_by != user:
+                first = render.user_mention(incident.acknowledged_by or "")
+                return f"Incident #{incident.id} was already acknowledged by {first}."
+            return None
+
+        def resolve(incident_id: int, user: str) -> str | None:
+            self.resolve(incident_id, user)
+            return None
+
+        def mute(incident_id: int, user: str) -> str | None:
+            self.mute(str(incident_id), timedelta(hours=1), user)
+            return None
+
+        app.action(render.ACK_ACTION)(on_button(acknowledge))
+        app.action(render.RESOLVE_ACTION)(on_button(resolve))
+        app.action(render.MUTE_ACTION)(on_button(mute))
 
     # -- helpers -----------------------------------------------------------------------
 
