@@ -233,7 +233,7 @@ def test_google_api_errors_neither_resolve_nor_duplicate_an_incident(deploy) -> 
     with d.world.lock:
         d.world.faults.gke_errors.extend([503] * 40)
         d.world.faults.compute_errors.extend([503] * 40)
-    d.minutes(5)  # more than the clear threshold: a check that could not look is not a clean check
+    d.minutes(d.settings.alerts.clear_after_checks + 1)  # a check that could not look is not a clean check
     assert d.bot is not None and d.bot.alerts is not None
     assert d.bot.alerts.store.get(incident_id).status == "open"
     with d.world.lock:

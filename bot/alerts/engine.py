@@ -7,9 +7,12 @@ through the notifier's outbox; this module only decides *whether* and *what*.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from bot.alerts import render
 from bot.alerts.changes import significant_changes
@@ -20,6 +23,7 @@ from bot.model.findings import Finding
 from bot.settings import AlertConfig
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 MUTE_BUTTON_DURATION = timedelta(hours=1)
 
@@ -43,15 +47,33 @@ def incident_state(incident: Incident) -> render.IncidentState:
     )
 
 
+def _serialized(method: Callable[..., R]) -> Callable[..., R]:
+    """Run under the engine's lock.
+
+    Check cycles run on the scheduler's threads and clicks on Bolt's; each reads
+    an incident, decides and renders it. Interleaved, a cycle could render the
+    parent from a state read before a click and edit the acknowledgement away.
+    """
+
+    @functools.wraps(method)
+    def locked(self: IncidentEngine, *args: Any, **kwargs: Any) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class IncidentEngine:
     def __init__(self, store: IncidentStore, notifier: SlackNotifier, clock: Clock, settings: AlertConfig) -> None:
         self.store = store
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
+        self._lock = threading.RLock()
 
     # -- the cycle -----------------------------------------------------------------
 
+    @_serialized
     def process(self, cluster: str, findings: Iterable[Finding], checked_kinds: Iterable[str]) -> None:
         """Apply one check cycle of ``cluster``; kinds not in ``checked_kinds`` are left as they are."""
         now = self.clock.now()
@@ -135,6 +157,7 @@ class IncidentEngine:
 
     # -- people acting on incidents -----------------------------------------------------
 
+    @_serialized
     def acknowledge(self, incident_id: int, user: str) -> Incident:
         now = self.clock.now()
         incident = self._existing(incident_id)
@@ -144,6 +167,7 @@ class IncidentEngine:
             self._show_current(incident, now, render.thread_note(f"Acknowledged by {render.user_mention(user)}"))
         return incident
 
+    @_serialized
     def resolve_by_hand(self, incident_id: int, user: str) -> Incident:
         incident = self._existing(incident_id)
         if incident.status == "open":
@@ -151,6 +175,7 @@ class IncidentEngine:
             self.notifier.flush()
         return incident
 
+    @_serialized
     def mute(self, incident_id: int, until: datetime, user: str) -> Incident:
         now = self.clock.now()
         incident = self.store.update(self._existing(incident_id).id, muted_until=until, muted_by=user)
@@ -158,6 +183,7 @@ class IncidentEngine:
         self._show_current(incident, now, render.thread_note(f"Muted until {render.clock_time(until)} by {render.user_mention(user)}"), force=True)
         return incident
 
+    @_serialized
     def unmute(self, incident_id: int, user: str) -> Incident:
         now = self.clock.now()
         incident = self.store.update(self._existing(incident_id).id, muted_until=None, muted_by=None)

@@ -10,6 +10,7 @@ have reached Slack) is looked up by its marker before being posted again.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,6 +50,8 @@ class SlackNotifier:
         self.client = client
         self.store = store
         self.clock = clock
+        # Cycles and clicks both flush; two flushes at once would send an entry twice or out of order.
+        self._flushing = threading.Lock()
 
     # -- queueing ----------------------------------------------------------------
 
@@ -72,6 +75,10 @@ class SlackNotifier:
 
     def flush(self) -> FlushReport:
         """Send what is due, oldest first; stop at the first transient failure to keep the order."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> FlushReport:
         now = self.clock.now()
         sent = failed = 0
         for entry in self.store.pending():

@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts import render
 from bot.alerts.checks import checked_kinds, next_marks, run_checks
-from bot.alerts.engine import IncidentEngine
+from bot.alerts.engine import MUTE_BUTTON_DURATION, IncidentEngine
 from bot.alerts.notifier import SlackNotifier
 from bot.alerts.snapshot import ClusterSnapshot, take_snapshot
 from bot.alerts.store import Incident, IncidentStore
@@ -283,7 +283,7 @@ class AlertService:
             return None
 
         def mute(incident_id: int, user: str) -> str | None:
-            self.mute(str(incident_id), timedelta(hours=1), user)
+            self.mute(str(incident_id), MUTE_BUTTON_DURATION, user)
             return None
 
         app.action(render.ACK_ACTION)(on_button(acknowledge))

@@ -143,12 +143,17 @@ def unregistered_vms(snapshot: ClusterSnapshot, marks: dict[str, datetime], sett
             registered, total = next((r, t) for z, _, _, r, t in rows if z == zone)
             names = ", ".join(n for z, n, *_ in rows if z == zone)
             lines.append(f"{zone}: {registered} of {total} running VMs registered; never registered: {names}")
-        fix = "Read kube-proxy and kubelet logs on one of these VMs (button below) or SSH in through IAP."
+        # Commands rather than "the button below": the same text is printed by `check --once`.
+        fix = (
+            f"Read why it did not register: `logs node {vms[0]} --component kube-proxy` (and `--component kubelet`), "
+            f"or get onto it with `ssh {vms[0]}`."
+        )
         if control_zone and any(z != control_zone for z in zones):
             lines.append(
                 f"The cluster is zonal (control plane in {control_zone}) and the missing nodes are in other zones."
             )
-            fix += " Making the cluster regional (Terraform `location = \"<region>\"`) fixed this in the known incident."
+            region = control_zone.rsplit("-", 1)[0]
+            fix += f" The lasting fix for this shape is a regional cluster (Terraform `location = \"{region}\"`); `cluster` says why."
         findings.append(
             Finding(
                 kind=UNREGISTERED_VMS,
