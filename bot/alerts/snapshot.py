@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -37,6 +37,8 @@ T = TypeVar("T")
 EVENT_REASONS = ("FailedScheduling", "TriggeredScaleUp", "NotTriggerScaleUp", "FailedScaleUp")
 # Pods on this many draining nodes at most are read to name what blocks a node-pool upgrade.
 MAX_DRAINING_NODES = 10
+# Creation times of at most this many newly seen unregistered VMs are read per cycle (one request each).
+MAX_VM_LOOKUPS = 20
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ def take_snapshot(
                     kube_errors,
                 )
                 draining.extend(on_node or [])
+    if nodes is not None and vms and handle.compute is not None:
+        vms = _with_creation_times(handle, vms, nodes, previous, compute_errors)
     kube_error = kube_errors[0] if (nodes is None or pending_failed) and kube_errors else ""
     return ClusterSnapshot(
         cluster=handle.name,
@@ -166,6 +170,32 @@ def take_snapshot(
         vms=tuple(vms),
         vms_fetched_at=vms_fetched_at,
     )
+
+
+def _with_creation_times(
+    handle: ClusterHandle, vms: list[ManagedVm], nodes: list[Node], previous: ClusterSnapshot | None, errors: list[str]
+) -> list[ManagedVm]:
+    """Fill in when each running VM without a node was created.
+
+    The instance-group listing has no creation time, and without one a VM that
+    has run unregistered for hours would wait out the whole grace period again
+    after every restart of the bot. Times already known (from the previous
+    cycle) are reused, so a VM costs one request once.
+    """
+    registered = {node.name for node in nodes}
+    known = {vm.name: vm.created for vm in previous.vms if vm.created} if previous is not None else {}
+    filled: list[ManagedVm] = []
+    lookups = 0
+    for vm in vms:
+        if vm.created is None and vm.status == "RUNNING" and vm.name not in registered:
+            if vm.name in known:
+                vm = replace(vm, created=known[vm.name])
+            elif lookups < MAX_VM_LOOKUPS:
+                lookups += 1
+                found = _attempt(lambda v=vm: handle.compute.with_created([v])[0], f"VM {vm.name}", errors)  # type: ignore[union-attr]
+                vm = found or vm
+        filled.append(vm)
+    return filled
 
 
 def _from_cache(handle: ClusterHandle, cache: KubeCache, errors: list[str]) -> tuple[list[Node] | None, list[Pod] | None]:
