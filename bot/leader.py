@@ -44,6 +44,11 @@ class LeaderElector:
         """The outcome of the last attempt (no API call)."""
         return self._leading
 
+    @property
+    def renew_interval_seconds(self) -> float:
+        """Renew well inside the lease, so a live leader's lease never lapses between check cycles."""
+        return max(1.0, self.lease_seconds / 3)
+
     def try_acquire_or_renew(self) -> bool:
         """Take or keep the lease; False when another live holder has it or the API cannot be asked."""
         try:

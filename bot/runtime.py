@@ -67,10 +67,9 @@ def build_alerts(
     settings: Settings, clusters: ClusterRegistry, clock: Clock, client: WebClient, metrics: Metrics | None = None
 ) -> AlertService:
     store = IncidentStore.in_state_dir(settings.state_dir)
-    notifier = SlackNotifier(client, store, clock)
-    return AlertService(
-        settings.alerts, clusters, store, notifier, clock, leader=build_leadership(settings, clock), metrics=metrics
-    )
+    leader = build_leadership(settings, clock)
+    notifier = SlackNotifier(client, store, clock, may_send=(lambda: leader.leading) if leader is not None else None)
+    return AlertService(settings.alerts, clusters, store, notifier, clock, leader=leader, metrics=metrics)
 
 
 @dataclass

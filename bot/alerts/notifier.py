@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,10 +47,14 @@ class _Permanent(Exception):
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, store: IncidentStore, clock: Clock) -> None:
+    def __init__(
+        self, client: WebClient, store: IncidentStore, clock: Clock, may_send: Callable[[], bool] | None = None
+    ) -> None:
+        """``may_send`` False keeps posts in the outbox: a follower replica records a click, the leader sends it."""
         self.client = client
         self.store = store
         self.clock = clock
+        self.may_send = may_send or (lambda: True)
         # Cycles and clicks both flush; two flushes at once would send an entry twice or out of order.
         self._flushing = threading.Lock()
 
@@ -75,6 +80,8 @@ class SlackNotifier:
 
     def flush(self) -> FlushReport:
         """Send what is due, oldest first; stop at the first transient failure to keep the order."""
+        if not self.may_send():
+            return FlushReport(sent=0, pending=len(self.store.pending()), failed=0)
         with self._flushing:
             return self._flush()
 

@@ -56,12 +56,25 @@ def _digest_job(service_key: str) -> None:
         service.digest()
 
 
+# Posts waiting in the outbox (a click's edit, a deferred retry) go out this often.
+OUTBOX_FLUSH_SECONDS = 5
+
+
 class Leadership(Protocol):
+    @property
+    def leading(self) -> bool: ...
+
+    @property
+    def renew_interval_seconds(self) -> float | None: ...
+
     def try_acquire_or_renew(self) -> bool: ...
 
 
 class AlwaysLeader:
     """Single-replica mode: no lease configured, this process always leads."""
+
+    leading = True
+    renew_interval_seconds = None
 
     def try_acquire_or_renew(self) -> bool:
         return True
@@ -186,6 +199,17 @@ class AlertService:
                 max_instances=1,
                 misfire_grace_time=self.settings.interval_seconds,
             )
+        # Local jobs: they hold live objects and mean nothing to another process.
+        renew = self.leader.renew_interval_seconds
+        if renew:
+            scheduler.add_job(
+                self.leader.try_acquire_or_renew, "interval", seconds=renew, id="leadership",
+                jobstore="local", coalesce=True, max_instances=1,
+            )
+        scheduler.add_job(
+            self.flush_outbox, "interval", seconds=OUTBOX_FLUSH_SECONDS, id="outbox",
+            jobstore="local", coalesce=True, max_instances=1,
+        )
         scheduler.add_job(
             _digest_job,
             CronTrigger.from_crontab(self.settings.digest_cron, timezone=self.settings.timezone),
@@ -199,6 +223,11 @@ class AlertService:
         scheduler.start()
         self._scheduler = scheduler
 
+    def flush_outbox(self) -> None:
+        """Send what waits in the outbox; a follower leaves it to the leader, who shares the store."""
+        if self.leader.leading:
+            self.notifier.flush()
+
     def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
@@ -208,8 +237,9 @@ class AlertService:
             cache.stop()
         self._caches.clear()
 
-    def jobs(self) -> list[Any]:
-        return self._scheduler.get_jobs() if self._scheduler is not None else []
+    def jobs(self, jobstore: str | None = None) -> list[Any]:
+        """Scheduled jobs, all or those of one store ("default": kept in the database; "local")."""
+        return self._scheduler.get_jobs(jobstore) if self._scheduler is not None else []
 
     # -- people ------------------------------------------------------------------------
 
