@@ -78,6 +78,15 @@ class Deployment:
     def current(self, parent: Message) -> Message:
         return self.world.slack.message("alerts", parent.ts)
 
+    def ask(self, text: str, user: str = "bob") -> str:
+        """``/k8s TEXT`` in #ops; what the user then sees."""
+        delivery = self.sender.slash_command("/k8s", text, user=user, channel="ops")
+        assert delivery.acked
+        answers = self.world.slack.wait_for(
+            lambda: [r for r in self.world.slack.responses(delivery.response_url_id) if r.via != "ack"], ANSWER_TIMEOUT
+        )
+        return answers[-1].all_text()
+
     def click(self, action_id: str, incident_id: int, parent: Message, user: str) -> Any:
         delivery = self.sender.block_action(action_id, str(incident_id), user=user, message_ts=parent.ts)
         assert delivery.acked, f"{action_id} was not acknowledged: {delivery.body}"
@@ -198,6 +207,18 @@ def test_a_restart_mid_incident_continues_the_same_threads(deploy) -> None:
     assert after and "Resolved after" in after[-1].text, "the thread went on where it stopped"
     assert d.bot is not None and d.bot.alerts is not None
     assert d.bot.alerts.store.pending() == [], "nothing left unsent"
+
+
+def test_a_command_during_a_zonal_master_upgrade_says_why_the_api_is_down(deploy) -> None:
+    d = deploy("zonal-shortfall")
+    d.minutes(36)
+    assert d.parents("Control-plane upgrade"), "the upgrade is running"
+    answer = d.ask("nodes")
+    assert "answered 503" in answer
+    assert "GKE is upgrading the control plane to 1.31" in answer
+    assert "The cluster is zonal, with one control plane in us-west1-a" in answer
+    d.minutes(44)
+    assert "GKE is upgrading" not in d.ask("nodes"), "once it is done, nodes answers as usual"
 
 
 def test_scheduled_jobs_are_kept_in_the_state_database_once_each(deploy) -> None:

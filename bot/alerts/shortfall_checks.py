@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
 from bot.alerts.upgrade_checks import nodes_in_upgrade
+from bot.analysis.cluster_config import region_of
 from bot.analysis.pending import group_pending
 from bot.analysis.registration import registration_by_zone
 from bot.model.findings import AUTOSCALER_AT_MAX, NODES_NOT_READY, PENDING_PODS, UNREGISTERED_VMS, Finding
@@ -152,8 +153,7 @@ def unregistered_vms(snapshot: ClusterSnapshot, marks: dict[str, datetime], sett
             lines.append(
                 f"The cluster is zonal (control plane in {control_zone}) and the missing nodes are in other zones."
             )
-            region = control_zone.rsplit("-", 1)[0]
-            fix += f" The lasting fix for this shape is a regional cluster (Terraform `location = \"{region}\"`); `cluster` says why."
+            fix += f" The lasting fix for this shape is a regional cluster (Terraform `location = \"{region_of(control_zone)}\"`); `cluster` says why."
         findings.append(
             Finding(
                 kind=UNREGISTERED_VMS,

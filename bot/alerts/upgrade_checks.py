@@ -8,42 +8,19 @@ upgrade incident instead of raising a second, vaguer one.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
+from bot.analysis.operations import duration, explain_unreachable, progress_percent, regional_fix, target_version
 from bot.model.findings import CONTROL_PLANE_UNREACHABLE, MASTER_UPGRADE, NODE_POOL_UPGRADE, Finding
 from bot.model.gke import Operation
 from bot.model.kube import Node, Pod
 from bot.settings import AlertConfig
 
-_VERSION = re.compile(r"\d+\.\d+\.\d+(?:-gke\.\d+)?")
 DONE_VISIBLE_FOR = timedelta(minutes=10)  # a finished upgrade is reported once, then resolves
 FAILED_VISIBLE_FOR = timedelta(hours=24)
 STALL_AFTER = timedelta(minutes=30)
 LONG_GRACE_SECONDS = 600
-
-
-def _duration(span: timedelta) -> str:
-    minutes = max(int(span.total_seconds()) // 60, 0)
-    return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m"
-
-
-def target_version(op: Operation) -> str:
-    versions = _VERSION.findall(op.detail)
-    return versions[-1] if versions else ""
-
-
-def progress_percent(op: Operation) -> int | None:
-    """From the operation's metrics: an explicit percentage, else nodes done of total."""
-    for name, value in op.progress.items():
-        if "percent" in name.lower() or "progress" in name.lower():
-            return max(0, min(100, int(value)))
-    total = op.progress.get("NODES_TOTAL") or op.progress.get("nodes_total")
-    done = op.progress.get("NODES_DONE", op.progress.get("NODES_COMPLETE", op.progress.get("nodes_done")))
-    if total and done is not None:
-        return int(100 * done / total)
-    return None
 
 
 def at_version(node: Node, target: str) -> bool:
@@ -76,7 +53,7 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
     to = target_version(op)
     versions = f"{gke.master_version} → {to}" if to and to != gke.master_version else (to or gke.master_version)
     started = op.started or now
-    took = _duration((op.ended or now) - started)
+    took = duration((op.ended or now) - started)
     percent = progress_percent(op)
     lines = [f"Control-plane upgrade {versions}: {status.lower()}" + (f", {percent}%" if percent is not None else "")]
     lines.append(f"Started {started.strftime('%H:%M UTC')}, {'took' if op.ended else 'running for'} {took}.")
@@ -106,9 +83,7 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
             cluster=snapshot.cluster,
             title=title,
             detail="\n".join(lines),
-            fix=""
-            if gke.regional
-            else "Make the cluster regional (Terraform: `location = \"<region>\"`) so upgrades keep the API available.",
+            fix="" if gke.regional else regional_fix(gke),
             scope=op.name,
             since=started,
             facts={
@@ -158,7 +133,7 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
             lines.append(f"Being replaced now (expected to be cordoned or NotReady): {', '.join(in_flight[:10])}")
         blockers = upgrade_blockers(snapshot, op.node_pool) if stalled else []
         if stalled:
-            lines.append(f"No progress for {_duration(now - step_since)}.")
+            lines.append(f"No progress for {duration(now - step_since)}.")
             lines.extend(f"Blocker: {b}" for b in blockers)
         findings.append(
             Finding(
@@ -224,20 +199,16 @@ def control_plane_unreachable(snapshot: ClusterSnapshot, marks: dict[str, dateti
     since = marks.get("unreachable", snapshot.taken_at)
     if snapshot.taken_at - since < timedelta(seconds=settings.interval_seconds):
         return []  # one failed cycle is a blip; two in a row is an outage
-    why = "GKE reports no operation that explains it."
-    running = [op for op in snapshot.operations if op.running]
-    if running:
-        why = f"GKE is running {running[0].type} ({running[0].name}), which may explain it."
-    elif snapshot.gke is not None and snapshot.gke.status not in ("RUNNING", ""):
-        why = f"GKE reports the cluster {snapshot.gke.status}: {snapshot.gke.status_message}".rstrip(": ")
-    elif not snapshot.is_gke or not snapshot.gke_known:
+    if not snapshot.is_gke or not snapshot.gke_known:
         why = "Nothing else is known (no GKE view of this cluster)."
+    else:
+        why = explain_unreachable(snapshot.gke, snapshot.operations, snapshot.taken_at) or "GKE reports no operation that explains it."
     return [
         Finding(
             kind=CONTROL_PLANE_UNREACHABLE,
             severity="critical",
             cluster=snapshot.cluster,
-            title=f"Kubernetes API unreachable for {_duration(snapshot.taken_at - since)}",
+            title=f"Kubernetes API unreachable for {duration(snapshot.taken_at - since)}",
             detail=f"{snapshot.kube_error}\n{why}",
             since=since,
             facts={"reason": why},

@@ -20,7 +20,8 @@ from bot.commands.invocation import Invocation
 from bot.commands.parse import ParsedCommand, parse
 from bot.commands.registry import CommandSpec, Registry, registry as default_registry
 from bot.commands.reply import Reply
-from bot.errors import BadInput, ChatOpsError, Forbidden
+from bot.commands.explain import explained
+from bot.errors import BadInput, ChatOpsError, Forbidden, Unreachable
 from bot.render.errors import error_reply, help_reply, internal_error_reply
 from bot.settings import Settings
 
@@ -52,6 +53,7 @@ class Router:
     def run(self, invocation: Invocation) -> tuple[Reply, Outcome]:
         command_name = "?"
         cluster_name = ""
+        context: CommandContext | None = None
         try:
             parsed = self._parse(invocation)
             if parsed.spec is None or parsed.wants_help:
@@ -82,6 +84,8 @@ class Router:
             reply.public = reply.public or parsed.public
             return reply, Outcome(command_name, reply.outcome, cluster_name)
         except ChatOpsError as exc:
+            if isinstance(exc, Unreachable) and context is not None and context.cluster is not None:
+                exc = explained(exc, context.cluster, self.clock)
             usage = exc.usage if isinstance(exc, BadInput) else None
             return error_reply(exc, usage, self.settings.slack.command), Outcome(command_name, exc.kind, cluster_name)
         except Exception:
