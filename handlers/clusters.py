@@ -8,12 +8,14 @@ from bot.clusters import ClusterHandle
 from bot.commands.context import CommandContext
 from bot.commands.registry import ParsedArgs, command
 from bot.commands.reply import Reply
-from bot.errors import ChatOpsError
+from bot.clock import Clock
+from bot.commands.explain import explained
+from bot.errors import ChatOpsError, Unreachable
 from bot.render.clusters import render_clusters
 from bot.results.clusters import ClustersResult, ClusterStatus
 
 
-def _status(handle: ClusterHandle) -> ClusterStatus:
+def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
     """One probe per cluster; the reader applies the cluster's own request timeout."""
     gke = handle.config.gke
     location = gke.location if gke else ""
@@ -26,6 +28,8 @@ def _status(handle: ClusterHandle) -> ClusterStatus:
     )
     try:
         return ClusterStatus(reachable=True, version=handle.kube.server_version(), **base)
+    except Unreachable as exc:
+        return ClusterStatus(reachable=False, reason=str(explained(exc, handle, clock)), **base)
     except ChatOpsError as exc:
         return ClusterStatus(reachable=False, reason=str(exc), **base)
     except Exception as exc:  # a probe must never break the whole list
@@ -37,5 +41,5 @@ def clusters(context: CommandContext, args: ParsedArgs) -> Reply:
     handles = list(context.clusters)
     # Probes run side by side so one unreachable cluster costs its timeout once, not once per cluster.
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(handles)))) as pool:
-        statuses = tuple(pool.map(_status, handles))
+        statuses = tuple(pool.map(lambda handle: _status(handle, context.clock), handles))
     return render_clusters(ClustersResult(statuses))

@@ -217,6 +217,7 @@ def test_a_command_during_a_zonal_master_upgrade_says_why_the_api_is_down(deploy
     assert "answered 503" in answer
     assert "GKE is upgrading the control plane to 1.31" in answer
     assert "The cluster is zonal, with one control plane in us-west1-a" in answer
+    assert "GKE is upgrading the control plane" in d.ask("clusters")
     d.minutes(44)
     assert "GKE is upgrading" not in d.ask("nodes"), "once it is done, nodes answers as usual"
 
