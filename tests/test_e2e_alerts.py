@@ -287,3 +287,24 @@ def test_alerts_that_slack_refuses_for_a_while_are_kept_and_posted_once(deploy) 
     d.minutes(3)
     assert len(d.parents("never registered")) == 1
     assert d.bot.alerts.store.pending() == []
+
+
+def test_the_alerts_commands_list_acknowledge_and_mute_through_slack(deploy) -> None:
+    d = deploy("zonal-shortfall")
+    d.minutes(12)
+    parent, incident_id = open_incident(d, "never registered")
+    bob = d.world.slack.user_id("bob")
+
+    listing = d.ask("alerts")
+    assert f"#{incident_id}" in listing and "never registered" in listing
+    assert f"/archives/{parent.channel}/p{parent.ts.replace('.', '')}" in listing, "each incident links to its thread"
+
+    assert f"acknowledged by <@{bob}>" in d.ask(f"alerts ack {incident_id}")
+    d.world.slack.wait_for(lambda: f"acknowledged by <@{bob}>" in blocks_text(d.current(parent)), ANSWER_TIMEOUT)
+
+    muted = d.ask("alerts mute pending-pods 2h")
+    assert "Muted `pending-pods` until" in muted and f"<@{bob}>" in muted
+    assert "not muted" in d.ask("alerts unmute unregistered-vms")
+    refusal = d.ask("alerts mute pods 2h")
+    assert "neither an incident number nor a kind" in refusal and "pending-pods" in refusal
+    assert d.ask("alerts ack 999").endswith(":mag: There is no incident #999.")
