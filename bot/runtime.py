@@ -28,6 +28,7 @@ from bot.commands.router import Router
 from bot.health import ClusterProbes, Health
 from bot.metrics import Metrics, metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
+from bot.slack.answer_pool import AnswerPool
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Bot:
     app: Any
     alerts: AlertService | None
     metrics: Metrics = field(default_factory=lambda: default_metrics)
+    answers: AnswerPool | None = None
     transport: Any = None
     health: Health | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -125,6 +127,8 @@ class Bot:
             self.alerts.stop()
         if self.transport is not None:
             self.transport.stop()
+        if self.answers is not None:
+            self.answers.shutdown()
         if self.health is not None:
             self.health.stop()
 
@@ -141,15 +145,17 @@ def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metric
     client = build_web_client(settings.slack, metrics=metrics)
     alerts = build_alerts(settings, clusters, clock, client, metrics) if settings.alerts.enabled else None
     router = build_router(settings, clusters, clock, {"alerts": alerts} if alerts else {})
+    answers = AnswerPool(settings.slack.answer_workers, settings.slack.answer_backlog)
     app = build_slack_app(
         settings,
         router,
+        answers=answers,
         client=client,
         thread_defaults=alerts.thread_defaults if alerts else None,
         registrars=[alerts.registrar] if alerts else [],
         metrics=metrics,
     )
-    return Bot(settings, clock, clusters, router, client, app, alerts, metrics)
+    return Bot(settings, clock, clusters, router, client, app, alerts, metrics, answers=answers)
 
 
 def ask(config: str | None, text: str) -> int:

@@ -86,6 +86,8 @@ class SlackConfig(Section):
     channel_clusters: dict[str, str] = Field(
         default_factory=dict, description="Default cluster per channel (ID or name)"
     )
+    answer_workers: int = Field(4, ge=1, le=64, description="Answers computed at once; acks never wait for them")
+    answer_backlog: int = Field(100, ge=0, description="Answers waiting beyond that before requests are refused as busy")
 
     @field_validator("command")
     @classmethod

@@ -250,7 +250,13 @@ class BotUnderTest:
             "health": HealthConfig(host="127.0.0.1", port=0),
             "state_dir": self._state_dir or work_dir / "state",
         }
-        values.update(self._overrides)
+        overrides = dict(self._overrides)
+        slack = overrides.pop("slack", None)
+        if isinstance(slack, dict):  # fields on top of the simulated workspace's tokens and URLs
+            values["slack"] = values["slack"].model_copy(update=slack)
+        elif slack is not None:
+            values["slack"] = slack
+        values.update(overrides)
         return Settings(**values)
 
     # -- what a user does ------------------------------------------------------------

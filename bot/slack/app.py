@@ -21,6 +21,7 @@ from bot.metrics import Metrics, metrics as default_metrics
 from bot.settings import Settings
 from bot.slack.access import AccessPolicy, SlackUsergroups
 from bot.slack.answer import Answerer
+from bot.slack.answer_pool import AnswerPool
 from bot.slack.client import build_web_client
 from bot.slack.directory import Directory
 from bot.slack.listeners import (
@@ -47,6 +48,7 @@ def build_slack_app(
     registrars: Sequence[Registrar] = (),
     metrics: Metrics | None = None,
     audit: AuditLog | None = None,
+    answers: AnswerPool | None = None,
 ) -> App:
     """The bot's App. The router gets the access policy unless it already has an authorizer."""
     metrics = metrics or default_metrics
@@ -59,6 +61,7 @@ def build_slack_app(
         runner=CommandRunner(router, audit or AuditLog(router.clock), metrics),
         answerer=Answerer(client, metrics),
         directory=Directory(client),
+        answers=answers or AnswerPool(settings.slack.answer_workers, settings.slack.answer_backlog),
         thread_defaults=thread_defaults,
         sensitive=frozenset(name.lower() for name in settings.access.sensitive),
     )

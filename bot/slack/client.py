@@ -35,11 +35,6 @@ class _Counted:
         self.metrics.slack_retried()
         super().prepare_for_next_attempt(**kwargs)  # type: ignore[misc]
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Counted:
-        # bolt deep-copies each request (its client included) for lazy listeners; the
-        # handler holds only settings and the shared metrics, so the copy is itself.
-        return self
-
 
 class CountedRateLimitRetry(_Counted, RateLimitErrorRetryHandler):
     def __init__(self, metrics: Metrics, max_retry_count: int = RATE_LIMIT_RETRIES) -> None:

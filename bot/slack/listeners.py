@@ -1,14 +1,14 @@
 """The listeners: turn a slash command, a mention or a button into an Invocation and answer it.
 
-Each one acks at once (Slack gives up after 3 seconds) and does the work in a
-bolt lazy function on a worker thread. They read the payload, call the
-runner, hand the reply to the ``Answerer``; what a command means and whether
-the user may run it is decided behind the runner, not here.
+Each one acks at once (Slack gives up after 3 seconds) and hands the work to
+the ``AnswerPool``, whose threads are not the ones that ack (see there why).
+They read the payload, call the runner, hand the reply to the ``Answerer``;
+what a command means and whether the user may run it is decided behind the
+runner, not here.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable
@@ -18,7 +18,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.commands.invocation import Invocation
+from bot.commands.reply import Reply
 from bot.slack.answer import Answerer
+from bot.slack.answer_pool import BUSY_TEXT, AnswerPool
 from bot.slack.directory import Directory
 from bot.slack.runner import CommandRunner
 
@@ -42,24 +44,12 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     return stripped.strip()
 
 
-def never_raises(work: Callable[..., None]) -> Callable[..., None]:
-    """Lazy functions run after the ack; an escaped exception would only vanish into a thread."""
-
-    @functools.wraps(work)
-    def guarded(*args: Any, **kwargs: Any) -> None:
-        try:
-            work(*args, **kwargs)
-        except Exception:
-            log.exception("answering a Slack request failed")
-
-    return guarded
-
-
 @dataclass
 class ListenerDeps:
     runner: CommandRunner
     answerer: Answerer
     directory: Directory
+    answers: AnswerPool
     thread_defaults: ThreadDefaults | None = None
     sensitive: frozenset[str] = frozenset()  # families answered privately even in a thread
 
@@ -74,14 +64,6 @@ class ListenerDeps:
 
 
 def register_slash_command(app: App, command: str, deps: ListenerDeps) -> None:
-    def acknowledge(ack: Ack, command: dict[str, Any]) -> None:
-        spec = deps.runner.router.identify(unescape(command.get("text", "")))
-        if spec is not None and spec.needs_cluster:
-            ack(text=f"Working on `{spec.name}`…")  # a cluster is asked: say something meanwhile
-        else:
-            ack()
-
-    @never_raises
     def answer(respond: Respond, command: dict[str, Any]) -> None:
         channel_id = command.get("channel_id", "")
         deps.directory.remember_channel(channel_id, command.get("channel_name", ""))
@@ -96,20 +78,28 @@ def register_slash_command(app: App, command: str, deps: ListenerDeps) -> None:
         reply, _ = deps.runner.run(invocation)
         deps.answerer.via_response_url(respond, reply, user_id=invocation.user_id, channel_id=channel_id)
 
-    app.command(command)(ack=acknowledge, lazy=[answer])
+    def acknowledge(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
+        if not deps.answers.has_room():
+            ack(text=BUSY_TEXT)
+            return
+        spec = deps.runner.router.identify(unescape(command.get("text", "")))
+        if spec is not None and spec.needs_cluster:
+            ack(text=f"Working on `{spec.name}`…")  # a cluster is asked: say something meanwhile
+        else:
+            ack()
+        if not deps.answers.submit(lambda: answer(respond, command)):
+            respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
+
+    app.command(command)(acknowledge)
 
 
 def register_mention(app: App, deps: ListenerDeps) -> None:
-    def acknowledge(ack: Ack) -> None:
-        ack()
-
-    @never_raises
-    def answer(event: dict[str, Any], context: BoltContext) -> None:
+    def answer(event: dict[str, Any], bot_user_id: str | None) -> None:
         channel_id = event.get("channel", "")
         thread_ts = event.get("thread_ts") or event.get("ts", "")
         user_id = event.get("user", "")
         invocation = Invocation(
-            text=strip_mention(unescape(event.get("text", "")), context.bot_user_id),
+            text=strip_mention(unescape(event.get("text", "")), bot_user_id),
             origin="mention",
             user_id=user_id,
             user_name=deps.directory.user_name(user_id),
@@ -125,14 +115,21 @@ def register_mention(app: App, deps: ListenerDeps) -> None:
         )
         deps.answerer.in_thread(reply, channel_id=channel_id, thread_ts=thread_ts, user_id=user_id, private=private)
 
-    app.event("app_mention")(ack=acknowledge, lazy=[answer])
+    def acknowledge(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        if not deps.answers.submit(lambda: answer(event, context.bot_user_id)):
+            deps.answerer.in_thread(
+                Reply(text=BUSY_TEXT, plain=BUSY_TEXT, ok=False, outcome="busy"),
+                channel_id=event.get("channel", ""),
+                thread_ts=event.get("thread_ts") or event.get("ts", ""),
+                user_id=event.get("user", ""),
+                private=True,
+            )
+
+    app.event("app_mention")(acknowledge)
 
 
 def register_run_command_button(app: App, deps: ListenerDeps) -> None:
-    def acknowledge(ack: Ack) -> None:
-        ack()
-
-    @never_raises
     def answer(respond: Respond, body: dict[str, Any], action: dict[str, Any]) -> None:
         channel = body.get("channel") or {}
         container = body.get("container") or {}
@@ -154,4 +151,9 @@ def register_run_command_button(app: App, deps: ListenerDeps) -> None:
             respond, reply, user_id=invocation.user_id, channel_id=channel_id, thread_ts=thread_ts
         )
 
-    app.action(RUN_COMMAND_ACTION)(ack=acknowledge, lazy=[answer])
+    def acknowledge(ack: Ack, respond: Respond, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        if not deps.answers.submit(lambda: answer(respond, body, action)):
+            respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
+
+    app.action(RUN_COMMAND_ACTION)(acknowledge)
