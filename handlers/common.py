@@ -6,6 +6,7 @@ analysis function or a result; no decisions are made here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.analysis.ssh import ssh_hint
@@ -19,6 +20,7 @@ from bot.model.kube import Node
 from bot.results.links import LogLink, SshHint
 from bot.sources.compute_parse import pools_by_group
 from bot.sources.contracts import LogQuery
+from bot.sources.kube_cache import CacheSnapshot
 
 NODE_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime", "node-problem-detector")
 LINK_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime")
@@ -50,6 +52,38 @@ def node_log_links(handle: ClusterHandle, name: str, context: CommandContext) ->
         LogLink(label=component, url=handle.logs.explorer_url(LogQuery(target="node", since=since, node=name, component=component)))
         for component in LINK_COMPONENTS
     )
+
+
+def watched(context: CommandContext) -> CacheSnapshot | None:
+    """Nodes and problem pods from the alert service's watch cache, when it has synced.
+
+    On a big cluster reading these from memory instead of listing them is the
+    difference between milliseconds and seconds. A watch can outlive the API
+    server's ability to answer (a control plane going down mid-upgrade), so a
+    version request, which raises the usual error when the API is down, comes
+    first: an answer never comes from a frozen cache.
+    """
+    alerts = context.services.get("alerts")
+    cache = alerts.cache(context.handle.name) if alerts is not None else None
+    if cache is None or not cache.synced:
+        return None
+    context.handle.kube.server_version()
+    return cache.snapshot()
+
+
+def with_creation_times(context: CommandContext, vms: list[ManagedVm], limit: int) -> list[ManagedVm]:
+    """``vms`` with when each was created: from the last check cycle when it read them, else one request each.
+
+    Only the first ``limit`` are looked up; the rest keep ``created`` unknown.
+    """
+    alerts = context.services.get("alerts")
+    last = alerts.last_snapshot(context.handle.name) if alerts is not None else None
+    known = {vm.name: vm.created for vm in last.vms if vm.created} if last is not None else {}
+    filled = [replace(vm, created=known[vm.name]) if vm.created is None and vm.name in known else vm for vm in vms]
+    compute = context.handle.compute
+    if compute is None:
+        return filled
+    return compute.with_created(filled[:limit]) + filled[limit:]
 
 
 def gke_cluster_or_none(handle: ClusterHandle) -> GkeCluster | None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from bot.analysis.nodes import count_nodes, is_problem_node, node_problems, total_counts, version_skew
 from bot.analysis.registration import registration_by_zone, unregistered_vms
+from bot.clusters import ClusterHandle
 from bot.commands.context import CommandContext
 from bot.commands.registry import Arg, Flag, ParsedArgs, command
 from bot.commands.reply import Reply
 from bot.commands.validate import dns_label, resource_name
 from bot.errors import ChatOpsError, NotFound
+from bot.model.gke import GkeCluster, ManagedVm
 from bot.model.kube import Resources
 from bot.render.node import render_node, render_unregistered_vm
 from bot.render.nodes import render_nodes
 from bot.results.nodes import NodeDetail, NodesResult, UnregisteredVmDetail, ZoneRow
-from handlers.common import find_pool_vm, gke_cluster_or_none, node_log_links, node_zone, pool_vms, ssh_for
+from handlers.common import find_pool_vm, gke_cluster_or_none, node_log_links, node_zone, pool_vms, ssh_for, watched, with_creation_times
 
 MAX_AGED_VMS = 20  # unregistered VMs whose creation time is looked up, one request each
 
@@ -31,23 +35,22 @@ MAX_AGED_VMS = 20  # unregistered VMs whose creation time is looked up, one requ
 def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
     handle = context.handle
     pool, zone, problems_only = args.get("pool"), args.get("zone"), bool(args.get("problems"))
-    listed = [n for n in handle.kube.list_nodes() if (not pool or n.pool == pool) and (not zone or n.zone == zone)]
     notes: list[str] = []
-    gke = gke_cluster_or_none(handle)
+    # GKE and Compute answer while the nodes are read and parsed: the slowest side sets the time, not the sum.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nodes-gke") as side:
+        google = side.submit(_cluster_and_vms, handle, pool, zone)
+        view = watched(context)
+        all_nodes = view.nodes if view is not None else handle.kube.list_nodes()
+        listed = [n for n in all_nodes if (not pool or n.pool == pool) and (not zone or n.zone == zone)]
+        gke, vms, vm_note = google.result()
     registrations = []
     if gke is not None:
         pools = [p for p in gke.node_pools if not pool or p.name == pool]
-        if handle.compute is None:
-            notes.append("The Compute API is not configured, so VMs that never registered cannot be seen.")
+        if vm_note:
+            notes.append(vm_note)
         else:
-            try:
-                vms = [vm for vm in pool_vms(handle, gke, [p.name for p in pools]) if not zone or vm.zone == zone]
-                pools_in_zone = [p for p in pools if not zone or zone in p.locations]
-                registrations = [
-                    r for r in registration_by_zone(listed, vms, pools_in_zone) if not zone or r.zone == zone
-                ]
-            except ChatOpsError as exc:
-                notes.append(f"Node-pool VMs could not be read: {exc}")
+            pools_in_zone = [p for p in pools if not zone or zone in p.locations]
+            registrations = [r for r in registration_by_zone(listed, vms, pools_in_zone) if not zone or r.zone == zone]
         control_plane = gke.master_version
     else:
         try:
@@ -57,7 +60,7 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
     unregistered = unregistered_vms(registrations)
     if unregistered and handle.compute is not None:
         try:  # how long they have run is the point; one request each, so only for the first few
-            unregistered = handle.compute.with_created(unregistered[:MAX_AGED_VMS]) + unregistered[MAX_AGED_VMS:]
+            unregistered = with_creation_times(context, unregistered, MAX_AGED_VMS)
         except ChatOpsError as exc:
             notes.append(f"When the VMs were created could not be read: {exc}")
     counts = count_nodes(listed)
@@ -82,6 +85,20 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
         vm_count=vm_count,
     )
     return render_nodes(result)
+
+
+def _cluster_and_vms(handle: ClusterHandle, pool: str | None, zone: str | None) -> tuple[GkeCluster | None, list[ManagedVm], str]:
+    """GKE's view of the cluster and its pools' VMs; a Compute failure is a note, not the whole answer."""
+    gke = gke_cluster_or_none(handle)
+    if gke is None:
+        return None, [], ""
+    if handle.compute is None:
+        return gke, [], "The Compute API is not configured, so VMs that never registered cannot be seen."
+    pools = [p.name for p in gke.node_pools if not pool or p.name == pool]
+    try:
+        return gke, [vm for vm in pool_vms(handle, gke, pools) if not zone or vm.zone == zone], ""
+    except ChatOpsError as exc:
+        return gke, [], f"Node-pool VMs could not be read: {exc}"
 
 
 def _merge(counts, registrations) -> list[ZoneRow]:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.analysis.pending import group_pending, pending_reason, pod_problem
+from bot.analysis.pending import AUTOSCALER_REASONS, group_pending, pending_reason, pod_problem
 from bot.commands.context import CommandContext
 from bot.commands.registry import Arg, Flag, ParsedArgs, command
 from bot.commands.reply import Reply
 from bot.commands.validate import label_selector, namespace, namespaced_name, resource_name
 from bot.errors import BadInput
-from bot.model.kube import Pod
+from bot.model.kube import Event, Pod
 from bot.render.pods import render_pod, render_pods
 from bot.results.links import LogLink
 from bot.results.pods import PodDetail, PodsResult, ProblemPod
-from bot.sources.contracts import LogQuery
-from handlers.common import LINK_WINDOW
+from bot.sources.contracts import KubeReader, LogQuery
+from handlers.common import LINK_WINDOW, watched
 
 
 def _detail(pod: Pod, problem: str) -> str:
@@ -61,10 +61,14 @@ def pods(context: CommandContext, args: ParsedArgs) -> Reply:
     if args.get("selector"):
         scope += f", {args.selector}"
     kube = context.handle.kube
-    listed = kube.list_pods(namespace=ns, label_selector=args.get("selector"), field_selector=field_selector)
+    view = watched(context) if args.get("pending") and not args.get("selector") else None
+    if view is not None:  # the watch cache holds every pod that is not Running or Succeeded
+        listed = [p for p in view.pods if p.phase == "Pending" and (not ns or p.namespace == ns)]
+    else:
+        listed = kube.list_pods(namespace=ns, label_selector=args.get("selector"), field_selector=field_selector)
     problems = [ProblemPod(p, word, _detail(p, word)) for p in listed if (word := pod_problem(p)) is not None]
     pending_pods = [p for p in listed if p.phase == "Pending"]
-    events = kube.list_events(namespace=ns, field_selector="involvedObject.kind=Pod") if pending_pods else []
+    events = _autoscaler_events(kube, ns) if pending_pods else []
     result = PodsResult(
         cluster=context.handle.name,
         now=context.clock.now(),
@@ -76,6 +80,18 @@ def pods(context: CommandContext, args: ParsedArgs) -> Reply:
         filter_name=chosen[0] if chosen else "",
     )
     return render_pods(result)
+
+
+def _autoscaler_events(kube: KubeReader, namespace: str | None) -> list[Event]:
+    """The autoscaler's view of pending pods: only its events, one selective request per reason.
+
+    Field selectors cannot say "reason in (...)", and listing every pod event
+    instead costs megabytes on a big cluster for the few lines the answer shows.
+    """
+    events: list[Event] = []
+    for reason in AUTOSCALER_REASONS:
+        events += kube.list_events(namespace=namespace, field_selector=f"involvedObject.kind=Pod,reason={reason}")
+    return events
 
 
 @command(

@@ -308,3 +308,35 @@ def test_the_alerts_commands_list_acknowledge_and_mute_through_slack(deploy) -> 
     refusal = d.ask("alerts mute pods 2h")
     assert "neither an incident number nor a kind" in refusal and "pending-pods" in refusal
     assert d.ask("alerts ack 999").endswith(":mag: There is no incident #999.")
+
+
+def test_nodes_and_pending_pods_are_answered_from_the_watch_cache_once_it_has_synced(deploy) -> None:
+    d = deploy("zonal-shortfall")
+    d.minutes(2)  # a check cycle has read the unregistered VMs' creation times
+    listed = d.ask("nodes")
+    pending_listed = d.ask("pods --pending -A")
+    assert d.bot is not None and d.bot.alerts is not None
+    d.bot.alerts.watch()
+    cache = d.bot.alerts.cache(d.cluster)
+    assert cache is not None and cache.wait_until(lambda held: held.synced, timeout=10)
+
+    d.server.traffic.reset()
+    assert d.ask("nodes") == listed, "the same answer"
+    traffic = d.server.traffic.snapshot()
+    assert traffic["kube"][0] == 1, f"only the version request that proves the API answers: {traffic}"
+    groups = sum(len(p["instanceGroupUrls"]) for p in d.world.google.clusters()[0]["nodePools"])
+    assert traffic["compute"][0] == groups, "VM creation times came from the last check, not one request per VM"
+
+    d.server.traffic.reset()
+    assert d.ask("pods --pending -A") == pending_listed
+    assert d.server.traffic.snapshot()["kube"][0] == 1 + 3, "the version, then the autoscaler's events by reason"
+
+    [node] = d.world.kube.items("nodes")
+    node["spec"]["unschedulable"] = True
+    d.world.kube.upsert("nodes", node)
+    assert cache.wait_until(lambda held: any(n.unschedulable for n in held.nodes), timeout=10)
+    assert "1 cordoned" in d.ask("nodes"), "a change reaches the answer through the watch"
+
+    with d.world.lock:
+        d.world.faults.kube_down = True
+    assert "answered 503" in d.ask("nodes"), "never an answer from a cache whose API is gone"

@@ -270,7 +270,7 @@ class FakeKube:
             for e in self.events
             if (namespace is None or e.namespace == namespace)
             and _field_match(
-                {"involvedObject.kind": e.kind, "involvedObject.name": e.object_name, "involvedObject.namespace": e.object_namespace},
+                {"involvedObject.kind": e.kind, "involvedObject.name": e.object_name, "involvedObject.namespace": e.object_namespace, "reason": e.reason},
                 field_selector,
             )
         ]
