@@ -68,7 +68,8 @@ def nodes(context: CommandContext, args: ParsedArgs) -> Reply:
     problems = node_problems(listed)
     vm_count = sum(r.registration.vms for r in rows if r.registration)
     if problems_only:
-        rows = [r for r in rows if _row_has_problem(r, listed)]
+        troubled = {(n.zone, n.pool) for n in listed if is_problem_node(n)}
+        rows = [r for r in rows if (r.zone, r.pool) in troubled or (r.registration is not None and r.registration.unregistered)]
     result = NodesResult(
         cluster=handle.name,
         now=context.clock.now(),
@@ -108,12 +109,6 @@ def _merge(counts, registrations) -> list[ZoneRow]:
         existing = by_key.get((reg.zone, reg.pool))
         by_key[(reg.zone, reg.pool)] = ZoneRow(reg.zone, reg.pool, existing.counts if existing else None, reg)
     return [by_key[k] for k in sorted(by_key)]
-
-
-def _row_has_problem(row: ZoneRow, nodes) -> bool:
-    if row.registration is not None and row.registration.unregistered:
-        return True
-    return any(is_problem_node(n) for n in nodes if (n.zone, n.pool) == (row.zone, row.pool))
 
 
 @command(

@@ -56,7 +56,6 @@ class Node:
     internal_ip: str = ""
     instance_type: str = ""
     labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
     deleting: bool = False
 
     def condition(self, kind: str) -> Condition | None:

@@ -9,6 +9,7 @@ so it is fetched only for the VMs a caller asks about.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -24,11 +25,7 @@ from bot.errors import BadInput
 from bot.model.gke import ManagedVm
 from bot.settings import ClusterConfig, GkeConfig
 from bot.sources import google_errors
-from bot.sources.compute_parse import (
-    creator_group,
-    parse_managed_instance,
-    parse_zonal_url,
-)
+from bot.sources.compute_parse import ZonalName, creator_group, parse_managed_instance, parse_zonal_url
 from bot.sources.google_endpoint import credentials_for, parse_endpoint
 from bot.sources.google_retry import bounded_retry
 from bot.sources.lazy import Lazy
@@ -37,6 +34,7 @@ from bot.sources.timestamps import parse_time
 SERVICE = "The Compute Engine API"
 ROLE = "roles/compute.viewer"
 PAGE_SIZE = 500
+GROUP_WORKERS = 4  # instance groups listed at once
 
 def _transport_options(gke: GkeConfig) -> dict[str, Any]:
     options: dict[str, Any] = {"credentials": credentials_for(gke.anonymous)}
@@ -92,25 +90,31 @@ class ComputeSource:
     ) -> list[ManagedVm]:
         """Members of each group; ``pools`` ((zone, group) -> pool, see ``pools_by_group``) names their pool."""
         known = dict(pools or {})
-        vms: list[ManagedVm] = []
+        groups = []
         for url in instance_group_urls:
             group = parse_zonal_url(url)
             if group is None or group.collection != "instanceGroupManagers":
                 raise BadInput(f"{url!r} is not an instance group manager URL.")
-            request = compute_v1.ListManagedInstancesInstanceGroupManagersRequest(
-                project=group.project, zone=group.zone, instance_group_manager=group.name, max_results=PAGE_SIZE
-            )
-            missing = f"Instance group {group.name} in {group.zone}"
-            pager = self._call(
-                lambda r=request: self._groups.get().list_managed_instances(request=r, **self._options()),
-                missing=missing,
-            )
-            for page in self._pages(pager, missing=missing):
-                vms.extend(
-                    parse_managed_instance(m, group=group, pools=known, cluster=self.gke.cluster)
-                    for m in page.managed_instances
-                )
-        return vms
+            groups.append(group)
+        if len(groups) <= 1:
+            return [vm for group in groups for vm in self._group_vms(group, known)]
+        # A pool has a group per zone and a cluster several pools: ask for them side by side.
+        with ThreadPoolExecutor(max_workers=min(GROUP_WORKERS, len(groups)), thread_name_prefix="compute") as pool:
+            return [vm for members in pool.map(lambda g: self._group_vms(g, known), groups) for vm in members]
+
+    def _group_vms(self, group: ZonalName, known: Mapping[tuple[str, str], str]) -> list[ManagedVm]:
+        request = compute_v1.ListManagedInstancesInstanceGroupManagersRequest(
+            project=group.project, zone=group.zone, instance_group_manager=group.name, max_results=PAGE_SIZE
+        )
+        missing = f"Instance group {group.name} in {group.zone}"
+        pager = self._call(
+            lambda: self._groups.get().list_managed_instances(request=request, **self._options()), missing=missing
+        )
+        return [
+            parse_managed_instance(m, group=group, pools=known, cluster=self.gke.cluster)
+            for page in self._pages(pager, missing=missing)
+            for m in page.managed_instances
+        ]
 
     def vm_details(self, zone: str, name: str) -> ManagedVm:
         """One VM with its creation time; group and pool come from its ``created-by`` metadata."""

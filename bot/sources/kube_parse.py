@@ -8,6 +8,7 @@ never raise on a missing field; the API omits empty fields routinely.
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -83,12 +84,22 @@ def parse_resources(block: Json | None) -> Resources:
     )
 
 
+def _shared(text: str) -> str:
+    """One copy of a string that thousands of objects repeat.
+
+    A node list repeats the same label keys and values, condition types,
+    reasons and messages on every node; the watch cache keeps 5,000 nodes for
+    as long as the bot runs, and without this each keeps its own copies.
+    """
+    return sys.intern(text) if isinstance(text, str) else text
+
+
 def parse_condition(raw: Json) -> Condition:
     return Condition(
-        type=raw.get("type", ""),
-        status=raw.get("status", "Unknown"),
-        reason=raw.get("reason") or "",
-        message=raw.get("message") or "",
+        type=_shared(raw.get("type", "")),
+        status=_shared(raw.get("status", "Unknown")),
+        reason=_shared(raw.get("reason") or ""),
+        message=_shared(raw.get("message") or ""),
         last_transition=parse_time(raw.get("lastTransitionTime")),
         last_heartbeat=parse_time(raw.get("lastHeartbeatTime") or raw.get("lastProbeTime")),
     )
@@ -108,9 +119,9 @@ def parse_node(raw: Json) -> Node:
         name=meta.get("name", ""),
         uid=meta.get("uid", ""),
         created=parse_time(meta.get("creationTimestamp")),
-        pool=_first_label(labels, POOL_LABELS),
-        zone=_first_label(labels, ZONE_LABELS),
-        kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion", ""),
+        pool=_shared(_first_label(labels, POOL_LABELS)),
+        zone=_shared(_first_label(labels, ZONE_LABELS)),
+        kubelet_version=_shared((status.get("nodeInfo") or {}).get("kubeletVersion", "")),
         unschedulable=bool(spec.get("unschedulable")),
         conditions=tuple(parse_condition(c) for c in status.get("conditions") or ()),
         taints=tuple(
@@ -122,8 +133,7 @@ def parse_node(raw: Json) -> Node:
         provider_id=spec.get("providerID") or "",
         internal_ip=next((a.get("address", "") for a in addresses if a.get("type") == "InternalIP"), ""),
         instance_type=_first_label(labels, _INSTANCE_TYPE_LABELS),
-        labels=labels,
-        annotations=meta.get("annotations") or {},
+        labels={_shared(k): _shared(v) for k, v in labels.items()},
         deleting=bool(meta.get("deletionTimestamp")),
     )
 
