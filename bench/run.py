@@ -164,13 +164,18 @@ class RequestLog:
     def middleware(self, service: str):  # type: ignore[no-untyped-def]
         @web.middleware
         async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
-            response = await handler(request)
-            body = getattr(response, "body", None)
-            size = len(body) if isinstance(body, bytes | bytearray) else (response.content_length or 0)
             kept = "&".join(f"{k}={v}" for k, v in request.query.items() if k in self.KEPT_QUERY and k != "continue")
             if "continue" in request.query:
                 kept += "&continue=..."
             line = f"{request.method} {request.path}" + (f"?{kept.lstrip('&')}" if kept else "")
+            if request.query.get("watch", "").lower() == "true":
+                # A watch streams for minutes: it is recorded when it starts (its bytes are not known then).
+                with self._lock:
+                    self.entries.append((service, line, 0))
+                return await handler(request)
+            response = await handler(request)
+            body = getattr(response, "body", None)
+            size = len(body) if isinstance(body, bytes | bytearray) else (response.content_length or 0)
             with self._lock:
                 self.entries.append((service, line, size))
             return response
@@ -280,11 +285,15 @@ class ProbeChild:
 # -- the bot under measurement ------------------------------------------------------------------
 
 
-def bot_config(directory: Path, config_path: Path, *, port: int, state: str) -> Path:
-    """The simulated world's config.yaml, turned into the benchmark's: HTTP mode, scheduler quiet."""
+def bot_config(directory: Path, config_path: Path, *, port: int, state: str, alerts: bool = True) -> Path:
+    """The simulated world's config.yaml, turned into the benchmark's: HTTP mode, scheduler quiet.
+
+    Without ``alerts`` the bot keeps no watch cache, so every answer lists what it needs.
+    """
     config = yaml.safe_load(config_path.read_text())
     config["slack"].update(mode="http", http_host="127.0.0.1", http_port=port)
     config["alerts"] = {
+        "enabled": alerts,
         "channel": "#alerts",
         "interval_seconds": 86400,  # the child is asked for cycles explicitly; none run on their own
         "jitter_seconds": 0,
@@ -317,6 +326,16 @@ class BotProcess:
                 return
             time.sleep(0.2)
         raise TimeoutError("the bot did not start serving HTTP in time")
+
+    def wait_watching(self, mark: int) -> float:
+        """Seconds until the bot's watch cache has listed and started watching nodes and problem pods."""
+        started = time.monotonic()
+        while time.monotonic() - started < START_TIMEOUT:
+            watching = {line.split()[1].split("?")[0] for _, line, _ in REQUESTS.since(mark) if "watch=true" in line.lower()}
+            if {"/api/v1/nodes", "/api/v1/pods"} <= watching:
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise TimeoutError("the bot's watch cache did not sync in time")
 
     def peak_rss_kib(self) -> int:
         return peak_rss_kib(self.process.pid)
@@ -370,27 +389,40 @@ def measure_size(nodes: int, pods: int, repeat: int, work: Path, say: Callable[[
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(home)}
     port = free_port()
     bot_log = (directory / "bot.log").open("w")
-    bot = BotProcess(bot_config(directory, config_path, port=port, state="bot"), port, bot_log)
-    sender = SlackSender(world, server, bot_url=bot.url, ack_timeout=30.0)
+    references = _kubectl_references(server, env, repeat)
+    report.raw["kubectl"] = {" ".join(k): v for k, v in references.items()}
     try:
-        bot.wait_ready(sender)
-        report.raw["bot_rss_at_start_kib"] = bot.peak_rss_kib()
-        say(f"[{size}] bot ready")
-        _commands(report, world, server, sender, env, repeat, say)
-        _cycles(report, world, server, directory, kubeconfig, env, repeat, generated, say)
-        _acks(report, world, sender, say)
-        _memory(report, bot, env)
+        # First a bot without the alert service: no watch cache, every answer lists what it needs.
+        cold_port = free_port()
+        cold = BotProcess(bot_config(directory, config_path, port=cold_port, state="cold", alerts=False), cold_port, bot_log)
+        try:
+            cold_sender = SlackSender(world, server, bot_url=cold.url, ack_timeout=30.0)
+            cold.wait_ready(cold_sender)
+            _commands(report, world, server, cold_sender, references, repeat, say, label=" (no watch cache)")
+        finally:
+            cold.stop()
+        mark = REQUESTS.mark()
+        bot = BotProcess(bot_config(directory, config_path, port=port, state="bot"), port, bot_log)
+        sender = SlackSender(world, server, bot_url=bot.url, ack_timeout=30.0)
+        try:
+            bot.wait_ready(sender)
+            report.raw["bot_rss_at_start_kib"] = bot.peak_rss_kib()
+            report.raw["watch_synced_after_start_seconds"] = bot.wait_watching(mark)
+            say(f"[{size}] bot ready, watch cache synced")
+            _commands(report, world, server, sender, references, repeat, say)
+            _cycles(report, world, server, directory, kubeconfig, env, repeat, generated, say)
+            _acks(report, world, sender, say)
+            _memory(report, bot, env)
+        finally:
+            bot.stop()
     finally:
-        bot.stop()
         bot_log.close()
         server.stop()
     return report
 
 
-def _commands(
-    report: SizeReport, world: World, server: SimServer, sender: SlackSender, env: dict[str, str], repeat: int,
-    say: Callable[[str], None],
-) -> None:
+def _kubectl_references(server: SimServer, env: dict[str, str], repeat: int) -> dict[tuple[str, ...], dict[str, Any]]:
+    """kubectl's time, memory and requests for each command the bot is compared with."""
     kubectl = shutil.which("kubectl")
     references: dict[tuple[str, ...], dict[str, Any]] = {}
     for args in [a for _, a in PAIRS] + list(EXTRA_REFERENCES):
@@ -409,7 +441,13 @@ def _commands(
         references[args] = {
             "seconds": times, "peak_rss_kib": rss, "traffic": traffic, "requests": requests, "lines": out.count(b"\n"),
         }
-    report.raw["kubectl"] = {" ".join(k): v for k, v in references.items()}
+    return references
+
+
+def _commands(
+    report: SizeReport, world: World, server: SimServer, sender: SlackSender,
+    references: dict[tuple[str, ...], dict[str, Any]], repeat: int, say: Callable[[str], None], label: str = "",
+) -> None:
     for text, args in PAIRS:
         end_to_end(world, sender, text)  # warm: the first answer builds the clients
         times, acks, traffic, first = [], [], {}, ""
@@ -421,7 +459,7 @@ def _commands(
             requests = summarize_requests(REQUESTS.since(mark))
             times.append(seconds)
             acks.append(ack)
-        report.raw.setdefault("commands", {})[text] = {
+        report.raw.setdefault("commands", {})[text + label] = {
             "seconds": times, "acks": acks, "traffic": traffic, "requests": requests, "answer": first,
         }
         reference = references.get(args)
@@ -430,10 +468,10 @@ def _commands(
         if args == ("get", "nodes") and ("get", "nodes", "-o", "json") in references:
             extra = f"; kubectl -o json {median(references[('get', 'nodes', '-o', 'json')]['seconds']):.3f}s"
         report.rows.append(Row(
-            report.size, f"/k8s {text}", median(times), median(reference["seconds"]) if reference else None, "s", ref_name,
+            report.size, f"/k8s {text}{label}", median(times), median(reference["seconds"]) if reference else None, "s", ref_name,
             f"bot: {describe_traffic(traffic)}; kubectl: {describe_traffic(reference['traffic']) if reference else '-'}{extra}",
         ))
-        say(f"[{report.size}] {text}: {median(times):.3f}s")
+        say(f"[{report.size}] {text}{label}: {median(times):.3f}s")
 
 
 def _cycles(

@@ -11,6 +11,7 @@ from bot.commands.reply import Reply
 from bot.errors import ChatOpsError, NotConfigured
 from bot.render.cluster import render_cluster
 from bot.results.cluster import ClusterResult, PoolRow
+from handlers.common import watched
 
 MAX_DONE_OPERATIONS = 5
 
@@ -34,7 +35,8 @@ def cluster(context: CommandContext, args: ParsedArgs) -> Reply:
     kube_error = ""
     per_pool: Counter[str] | None
     try:
-        per_pool = Counter(n.pool for n in handle.kube.list_nodes())
+        view = watched(context)
+        per_pool = Counter(n.pool for n in (view.nodes if view is not None else handle.kube.list_nodes()))
     except ChatOpsError as exc:
         per_pool = None
         kube_error = str(exc)

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 PROBLEM_PODS = "status.phase!=Running,status.phase!=Succeeded"
 WATCH_SECONDS = 290  # under the API server's own 5-minute cap on a watch
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+# The cache lists in the background, once per start (or after 410 Gone), and nobody waits for it:
+# smaller pages than an answer's keep the decoded page, which is the peak of memory, small.
+RELIST_PAGE_SIZE = 100
 
 T = TypeVar("T")
 
@@ -144,7 +147,7 @@ class _Reflector(Generic[T]):
         token: str | None = None
         while True:
             response = self._api()(
-                limit=self._source.page_size,
+                limit=min(RELIST_PAGE_SIZE, self._source.page_size),
                 _continue=token,
                 _preload_content=False,
                 _request_timeout=self._source.timeout_seconds,
