@@ -6,7 +6,6 @@ analysis function or a result; no decisions are made here.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from bot.analysis.ssh import ssh_hint
@@ -74,16 +73,14 @@ def watched(context: CommandContext) -> CacheSnapshot | None:
 def with_creation_times(context: CommandContext, vms: list[ManagedVm], limit: int) -> list[ManagedVm]:
     """``vms`` with when each was created: from the last check cycle when it read them, else one request each.
 
-    Only the first ``limit`` are looked up; the rest keep ``created`` unknown.
+    At most ``limit`` are looked up; the rest keep ``created`` unknown.
     """
-    alerts = context.services.get("alerts")
-    last = alerts.last_snapshot(context.handle.name) if alerts is not None else None
-    known = {vm.name: vm.created for vm in last.vms if vm.created} if last is not None else {}
-    filled = [replace(vm, created=known[vm.name]) if vm.created is None and vm.name in known else vm for vm in vms]
     compute = context.handle.compute
     if compute is None:
-        return filled
-    return compute.with_created(filled[:limit]) + filled[limit:]
+        return vms
+    alerts = context.services.get("alerts")
+    last = alerts.last_snapshot(context.handle.name) if alerts is not None else None
+    return compute.with_created(vms, known=last.vms if last is not None else (), limit=limit)
 
 
 def gke_cluster_or_none(handle: ClusterHandle) -> GkeCluster | None:

@@ -306,8 +306,9 @@ class FakeCompute:
         names = {u.rsplit("/", 1)[-1] for u in instance_group_urls}
         return [vm for vm in self.vms if vm.instance_group in names]
 
-    def with_created(self, vms: Any) -> list[ManagedVm]:
-        return [replace(vm, created=vm.created or self.created) for vm in vms]
+    def with_created(self, vms: Any, *, known: Any = (), limit: int | None = None) -> list[ManagedVm]:
+        times = {vm.name: vm.created for vm in known if vm.created}
+        return [replace(vm, created=vm.created or times.get(vm.name) or self.created) for vm in vms]
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -183,19 +183,17 @@ def _with_creation_times(
     cycle) are reused, so a VM costs one request once.
     """
     registered = {node.name for node in nodes}
-    known = {vm.name: vm.created for vm in previous.vms if vm.created} if previous is not None else {}
-    filled: list[ManagedVm] = []
-    lookups = 0
-    for vm in vms:
-        if vm.created is None and vm.status == "RUNNING" and vm.name not in registered:
-            if vm.name in known:
-                vm = replace(vm, created=known[vm.name])
-            elif lookups < MAX_VM_LOOKUPS:
-                lookups += 1
-                found = _attempt(lambda v=vm: handle.compute.with_created([v])[0], f"VM {vm.name}", errors)  # type: ignore[union-attr]
-                vm = found or vm
-        filled.append(vm)
-    return filled
+    wanted = [vm for vm in vms if vm.created is None and vm.status == "RUNNING" and vm.name not in registered]
+    if not wanted:
+        return vms
+    earlier = previous.vms if previous is not None else ()
+    filled = _attempt(
+        lambda: handle.compute.with_created(wanted, known=earlier, limit=MAX_VM_LOOKUPS),  # type: ignore[union-attr]
+        "VM creation times",
+        errors,
+    )
+    by_name = {vm.name: vm for vm in filled or ()}
+    return [by_name.get(vm.name, vm) for vm in vms]
 
 
 def _from_cache(handle: ClusterHandle, cache: KubeCache, errors: list[str]) -> tuple[list[Node] | None, list[Pod] | None]:

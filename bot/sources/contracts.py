@@ -63,8 +63,10 @@ class ComputeReader(Protocol):
         """Members of each group; ``pools`` maps (zone, group name) to the node pool that owns it."""
         ...
 
-    def with_created(self, vms: Iterable[ManagedVm]) -> list[ManagedVm]:
-        """The same VMs with their creation time: one request each, so only for the few that matter."""
+    def with_created(
+        self, vms: Iterable[ManagedVm], *, known: Iterable[ManagedVm] = (), limit: int | None = None
+    ) -> list[ManagedVm]:
+        """The same VMs with their creation time: from ``known`` when there, else one request each (at most ``limit``)."""
         ...
 
 
