@@ -30,4 +30,6 @@ def explained(error: Unreachable, handle: ClusterHandle, clock: Clock) -> Unreac
         return error
     if reason is None:
         return error
-    return Unreachable(f"{error} {reason}", service=error.service, reason=error.reason)
+    first = str(error).rstrip()
+    joiner = " " if first.endswith((".", "!", "?")) else ". "
+    return Unreachable(f"{first}{joiner}{reason}", service=error.service, reason=error.reason)
