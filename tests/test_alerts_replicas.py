@@ -17,31 +17,28 @@ from bot.runtime import build_alerts, build_clusters
 from bot.settings import Settings
 from bot.slack.client import build_web_client
 from sim.bot_config import bot_config, write_files
-from sim.clock import SimClock
-from sim.scenario import load, load_spec
+from sim.cli import build_world
 from sim.server import SimServer
 from sim.world import World
 
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[tuple[World, str, AlertService, AlertService]]:
-    spec = load_spec("zonal-shortfall")
-    world = World(SimClock(), project=spec.project)
-    scenario = load(world, "zonal-shortfall")
+    world, cluster, location = build_world(scenario="zonal-shortfall", nodes=None, pods=None)
     with SimServer(world) as server:
         assert server.endpoints is not None
-        kubeconfig, _ = write_files(tmp_path, server.endpoints, world, cluster=scenario.cluster_name, location=scenario.location)
+        kubeconfig, _ = write_files(tmp_path, server.endpoints, world, cluster=cluster, location=location)
         services = []
         for identity in ("pod-a", "pod-b"):
             config = bot_config(
-                server.endpoints, world, kubeconfig=kubeconfig, cluster=scenario.cluster_name,
-                location=scenario.location, state_dir=tmp_path / "shared-state",
+                server.endpoints, world, kubeconfig=kubeconfig, cluster=cluster,
+                location=location, state_dir=tmp_path / "shared-state",
             )
-            config["leader_election"] = {"enabled": True, "cluster": scenario.cluster_name, "identity": identity, "namespace": "k8s-chatops"}
+            config["leader_election"] = {"enabled": True, "cluster": cluster, "identity": identity, "namespace": "k8s-chatops"}
             settings = Settings(**config)
             services.append(build_alerts(settings, build_clusters(settings, world.clock), world.clock, build_web_client(settings.slack)))
         try:
-            yield world, scenario.cluster_name, services[0], services[1]
+            yield world, cluster, services[0], services[1]
         finally:
             for service in services:
                 service.stop()
