@@ -10,6 +10,7 @@ from bot.sources.kube_parse import (
     byte_count,
     millicores,
     parse_event,
+    parse_listed_node,
     parse_log_line,
     parse_node,
     parse_pod,
@@ -84,6 +85,26 @@ def test_a_gke_node_names_its_pool_zone_and_vm() -> None:
     assert node.allocatable.cpu_m == 3920 and node.capacity.memory == 16 * 2**30 and node.capacity.pods == 110
     assert node.internal_ip == "10.0.0.7" and node.kubelet_version == "v1.30.5-gke.1"
     assert node.taints[0].effect == "NoSchedule"
+
+
+def test_a_listed_node_keeps_ready_and_the_conditions_that_are_not_false() -> None:
+    raw = {
+        "metadata": {"name": "n1"},
+        "status": {
+            "conditions": [
+                {"type": "KernelDeadlock", "status": "False", "reason": "KernelHasNoDeadlock"},
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "DiskPressure", "status": "True", "reason": "KubeletHasDiskPressure"},
+                {"type": "FrequentKubeletRestart", "status": "Unknown"},
+                {"type": "Ready", "status": "False", "reason": "KubeletNotReady"},
+            ]
+        },
+    }
+    listed, full = parse_listed_node(raw), parse_node(raw)
+    assert [c.type for c in listed.conditions] == ["DiskPressure", "FrequentKubeletRestart", "Ready"]
+    assert len(full.conditions) == 5
+    assert listed.readiness == full.readiness == "NotReady"
+    assert listed.problem_conditions == full.problem_conditions
 
 
 def test_a_crashlooping_pod_keeps_its_owner_states_and_requests() -> None:

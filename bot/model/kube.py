@@ -48,6 +48,7 @@ class Node:
     zone: str  # "" when no zone label
     kubelet_version: str
     unschedulable: bool
+    # From a list or the watch cache: Ready and the conditions that are not False; from get_node: all.
     conditions: tuple[Condition, ...]
     taints: tuple[Taint, ...] = ()
     allocatable: Resources = field(default_factory=Resources)

@@ -113,7 +113,7 @@ class ComputeSource:
         return [
             parse_managed_instance(m, group=group, pools=known, cluster=self.gke.cluster)
             for page in self._pages(pager, missing=missing)
-            for m in page.managed_instances
+            for m in type(page).pb(page).managed_instances  # the raw messages: see parse_managed_instance
         ]
 
     def vm_details(self, zone: str, name: str) -> ManagedVm:

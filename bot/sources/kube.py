@@ -27,6 +27,7 @@ from bot.sources.kube_parse import (
     Json,
     parse_disruption_budget,
     parse_event,
+    parse_listed_node,
     parse_log_line,
     parse_node,
     parse_pod,
@@ -76,7 +77,7 @@ class KubeSource:
 
     def list_nodes(self, *, label_selector: str | None = None, field_selector: str | None = None) -> list[Node]:
         core = client.CoreV1Api(self.api_client)
-        return self._list(core.list_node, parse_node, label_selector=label_selector, field_selector=field_selector)
+        return self._list(core.list_node, parse_listed_node, label_selector=label_selector, field_selector=field_selector)
 
     def get_node(self, name: str) -> Node:
         core = client.CoreV1Api(self.api_client)

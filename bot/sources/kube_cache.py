@@ -29,7 +29,7 @@ from bot.errors import ChatOpsError
 from bot.model.kube import Node, Pod
 from bot.sources import kube_errors
 from bot.sources.kube import KubeSource
-from bot.sources.kube_parse import Json, parse_node, parse_pod
+from bot.sources.kube_parse import Json, parse_listed_node, parse_pod
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class KubeCache:
         self._stopping = threading.Event()
         shared = {"stats": self.stats, "lock": self._changed, "stopping": self._stopping}
         self._nodes: _Reflector[Node] = _Reflector(
-            "nodes", source, lambda core: core.list_node, parse_node, field_selector=None, **shared
+            "nodes", source, lambda core: core.list_node, parse_listed_node, field_selector=None, **shared
         )
         self._pods: _Reflector[Pod] = _Reflector(
             "pods", source, lambda core: core.list_pod_for_all_namespaces, parse_pod,
