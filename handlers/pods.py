@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from bot.analysis.pending import AUTOSCALER_REASONS, group_pending, pending_reason, pod_problem
 from bot.commands.context import CommandContext
@@ -61,14 +62,19 @@ def pods(context: CommandContext, args: ParsedArgs) -> Reply:
     if args.get("selector"):
         scope += f", {args.selector}"
     kube = context.handle.kube
-    view = watched(context) if args.get("pending") and not args.get("selector") else None
-    if view is not None:  # the watch cache holds every pod that is not Running or Succeeded
-        listed = [p for p in view.pods if p.phase == "Pending" and (not ns or p.namespace == ns)]
-    else:
-        listed = kube.list_pods(namespace=ns, label_selector=args.get("selector"), field_selector=field_selector)
-    problems = [ProblemPod(p, word, _detail(p, word)) for p in listed if (word := pod_problem(p)) is not None]
-    pending_pods = [p for p in listed if p.phase == "Pending"]
-    events = _autoscaler_events(kube, ns) if pending_pods else []
+    with ThreadPoolExecutor(max_workers=len(AUTOSCALER_REASONS), thread_name_prefix="pods-events") as side:
+        # With --pending the autoscaler's events are nearly always wanted: ask for them while the pods are read.
+        early = _autoscaler_events(side, kube, ns) if args.get("pending") else None
+        view = watched(context) if args.get("pending") and not args.get("selector") else None
+        if view is not None:  # the watch cache holds every pod that is not Running or Succeeded
+            listed = [p for p in view.pods if p.phase == "Pending" and (not ns or p.namespace == ns)]
+        else:
+            listed = kube.list_pods(namespace=ns, label_selector=args.get("selector"), field_selector=field_selector)
+        problems = [ProblemPod(p, word, _detail(p, word)) for p in listed if (word := pod_problem(p)) is not None]
+        pending_pods = [p for p in listed if p.phase == "Pending"]
+        events = []
+        if pending_pods:
+            events = [e for future in (early or _autoscaler_events(side, kube, ns)) for e in future.result()]
     result = PodsResult(
         cluster=context.handle.name,
         now=context.clock.now(),
@@ -82,16 +88,16 @@ def pods(context: CommandContext, args: ParsedArgs) -> Reply:
     return render_pods(result)
 
 
-def _autoscaler_events(kube: KubeReader, namespace: str | None) -> list[Event]:
-    """The autoscaler's view of pending pods: only its events, one selective request per reason.
+def _autoscaler_events(side: ThreadPoolExecutor, kube: KubeReader, namespace: str | None) -> list[Future[list[Event]]]:
+    """The autoscaler's view of pending pods: only its events, one selective request per reason, side by side.
 
     Field selectors cannot say "reason in (...)", and listing every pod event
     instead costs megabytes on a big cluster for the few lines the answer shows.
     """
-    events: list[Event] = []
-    for reason in AUTOSCALER_REASONS:
-        events += kube.list_events(namespace=namespace, field_selector=f"involvedObject.kind=Pod,reason={reason}")
-    return events
+    return [
+        side.submit(kube.list_events, namespace=namespace, field_selector=f"involvedObject.kind=Pod,reason={reason}")
+        for reason in AUTOSCALER_REASONS
+    ]
 
 
 @command(

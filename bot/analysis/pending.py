@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from bot.model.kube import Event, Pod
 
@@ -42,11 +43,13 @@ class PendingGroup:
     autoscaler: str  # the latest autoscaler event message about these pods, "" when none
 
 
+@lru_cache(maxsize=4096)
 def normalize_reason(message: str, fallback: str = "Pending") -> str:
     """"0/3 nodes are available: 1 node(s) had untolerated taint {x: }, 2 Insufficient cpu." -> "Insufficient cpu; had untolerated taint {x: }".
 
     Objections are ordered by how many nodes raised them, most first, and the
-    preemption postscript is dropped (it repeats the same nodes).
+    preemption postscript is dropped (it repeats the same nodes). Cached: a
+    thousand pods waiting for the same reason carry the same few messages.
     """
     text = message.split(" preemption:", 1)[0].strip()
     if not _NODES_AVAILABLE.match(text):
