@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,3 +72,43 @@ def test_a_broken_cluster_fails_alone_and_only_when_used(endpoints: Endpoints, t
     shop = registry.get("shop")
     assert [node.zone for node in shop.kube.list_nodes()] == ["us-west1-b"]
     assert shop.gke is not None and shop.gke.get_cluster().location_type == "zonal"
+
+
+
+HEAVY_LIBRARIES = ("google.cloud.compute_v1", "google.cloud.logging")
+
+_START_AND_ASK = """
+import json, sys
+import bot.slack.app
+from bot.clock import SystemClock
+from bot.errors import NotFound
+from bot.runtime import build_clusters, build_router
+from bot.settings import ClusterConfig, GkeConfig, Settings
+given = json.loads(sys.argv[1])
+gke = GkeConfig(project=given["project"], location="us-west1-b", cluster="shop", container_endpoint=given["gke"],
+                compute_endpoint=given["compute"], logging_endpoint=given["logging"], anonymous=True)
+settings = Settings(clusters=[ClusterConfig(name="shop", kubeconfig=given["kubeconfig"], context="shop", gke=gke)])
+clusters = build_clusters(settings, SystemClock())
+build_router(settings, clusters, SystemClock())
+loaded = lambda: [m for m in given["heavy"] if m in sys.modules]
+at_start = loaded()
+shop = clusters.get("shop")
+try:
+    shop.compute.vm_details("us-west1-b", "gke-shop-web-aaaa-v000")
+except NotFound as exc:  # the simulated world has no such VM; the point is the request
+    pass
+print(json.dumps({"at_start": at_start, "after_vms": loaded()}))
+"""
+
+
+def test_the_heavy_client_libraries_load_on_first_use_not_at_start(endpoints: Endpoints, tmp_path: Path) -> None:
+    """Compute's generated types (about 90 MB) and Cloud Logging wait until a command needs them."""
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", endpoints.kube, context="shop")
+    given = {"project": PROJECT, "gke": endpoints.gke, "compute": endpoints.compute, "logging": endpoints.logging,
+             "kubeconfig": str(kubeconfig), "heavy": list(HEAVY_LIBRARIES)}
+    run = subprocess.run([sys.executable, "-c", _START_AND_ASK, json.dumps(given)],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["at_start"] == []
+    assert seen["after_vms"] == ["google.cloud.compute_v1"]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import orjson
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession
-from google.cloud import logging as cloud_logging
-from google.cloud.logging import Resource
 
 from bot.clock import Clock, SystemClock
 from bot.model.logs import LogLine
@@ -26,6 +25,9 @@ from bot.sources import google_errors, log_filter
 from bot.sources.contracts import LogQuery
 from bot.sources.google_endpoint import credentials_for, parse_endpoint
 from bot.sources.lazy import Lazy
+
+if TYPE_CHECKING:  # the client library is imported on the first query: see _reading_client
+    from google.cloud import logging as cloud_logging
 
 SERVICE = "The Cloud Logging API"
 ROLE = "roles/logging.viewer"
@@ -48,21 +50,33 @@ def _seconds(timeout: Any) -> float:
     return float(max(timeout)) if isinstance(timeout, tuple) else float(timeout)
 
 
-class ReadingClient(cloud_logging.Client):
-    """A Cloud Logging client for reading entries only.
+@cache
+def _reading_client() -> type[cloud_logging.Client]:
+    """The client class, built when a cluster's logs are first read.
 
-    Every entry read back is attached to a Logger for its log name, and a
-    Logger created without a resource asks the GCE metadata server which
-    machine it runs on, a lookup per log name that stalls (and leaves the
-    network) anywhere but on Google Cloud. Entries that are only read need no
-    writing resource, so loggers made here get the "global" one directly.
+    google-cloud-logging and what it pulls in weigh about 13 MB more than the
+    other Google libraries, which a bot that is never asked for logs need not
+    carry; ``logs`` commands are rare beside ``nodes`` and ``pods``.
     """
+    from google.cloud import logging as cloud_logging
+    from google.cloud.logging import Resource
 
-    def logger(self, name: str, *, labels: dict[str, str] | None = None, resource: Any = None) -> Any:
-        return super().logger(name, labels=labels, resource=resource or _READ_ONLY_RESOURCE)
+    read_only = Resource(type="global", labels={})
 
+    class ReadingClient(cloud_logging.Client):
+        """A Cloud Logging client for reading entries only.
 
-_READ_ONLY_RESOURCE = Resource(type="global", labels={})
+        Every entry read back is attached to a Logger for its log name, and a
+        Logger created without a resource asks the GCE metadata server which
+        machine it runs on, a lookup per log name that stalls (and leaves the
+        network) anywhere but on Google Cloud. Entries that are only read need no
+        writing resource, so loggers made here get the "global" one directly.
+        """
+
+        def logger(self, name: str, *, labels: dict[str, str] | None = None, resource: Any = None) -> Any:
+            return super().logger(name, labels=labels, resource=resource or read_only)
+
+    return ReadingClient
 
 
 def logging_client_for(gke: GkeConfig, *, timeout_seconds: float) -> cloud_logging.Client:
@@ -70,7 +84,7 @@ def logging_client_for(gke: GkeConfig, *, timeout_seconds: float) -> cloud_loggi
     options: dict[str, Any] = {}
     if gke.logging_endpoint:
         options["api_endpoint"] = parse_endpoint(gke.logging_endpoint).url
-    return ReadingClient(
+    return _reading_client()(
         project=gke.project,
         credentials=credentials,
         _http=TimeoutSession(credentials, timeout_seconds=timeout_seconds),
@@ -93,7 +107,7 @@ class CloudLoggingSource:
         self.clock = clock or SystemClock()
         self.stats: dict[str, int] = {"queries": 0}  # the client hides its page requests
         self._stats_lock = threading.Lock()
-        self._client = Lazy(client, cloud_logging.Client)
+        self._client: Lazy[cloud_logging.Client] = Lazy(client)
 
     @classmethod
     def from_config(cls, config: ClusterConfig, *, clock: Clock | None = None) -> CloudLoggingSource:
@@ -115,10 +129,13 @@ class CloudLoggingSource:
         with self._stats_lock:
             self.stats["queries"] += 1
         try:
-            entries = self._client.get().list_entries(
+            client = self._client.get()
+            from google.cloud.logging import DESCENDING  # loaded with the client by now
+
+            entries = client.list_entries(
                 resource_names=[f"projects/{self.gke.project}"],
                 filter_=text,
-                order_by=cloud_logging.DESCENDING,
+                order_by=DESCENDING,
                 page_size=limit,
                 max_results=limit,
             )
