@@ -16,7 +16,8 @@ reference run against the same server in the same run:
 - ack latency of 50 slash commands sent at once;
 - the bot's peak RSS (VmHWM), beside kubectl's and the naive client's.
 
-Run: ``python -m bench.run [--sizes 500x15000,5000x150000] [--repeat 5] [--json bench/results.json]``.
+Run: ``python -m bench.run [--sizes 500x15000,5000x150000] [--repeat 5] [--json bench/results.json]``;
+``--skip cold,commands,cycles,acks`` leaves parts out while iterating.
 """
 
 from __future__ import annotations
@@ -371,7 +372,12 @@ def end_to_end(world: World, sender: SlackSender, text: str) -> tuple[float, flo
 # -- one size ------------------------------------------------------------------------------------
 
 
-def measure_size(nodes: int, pods: int, repeat: int, work: Path, say: Callable[[str], None]) -> SizeReport:
+PARTS = ("cold", "commands", "cycles", "acks")  # what --skip may leave out while iterating; memory is always read
+
+
+def measure_size(
+    nodes: int, pods: int, repeat: int, work: Path, say: Callable[[str], None], skip: frozenset[str] = frozenset()
+) -> SizeReport:
     size = f"{nodes}x{pods}"
     world = World(SimClock(datetime.now(UTC).replace(microsecond=0)))
     started = time.perf_counter()
@@ -392,15 +398,8 @@ def measure_size(nodes: int, pods: int, repeat: int, work: Path, say: Callable[[
     references = _kubectl_references(server, env, repeat)
     report.raw["kubectl"] = {" ".join(k): v for k, v in references.items()}
     try:
-        # First a bot without the alert service: no watch cache, every answer lists what it needs.
-        cold_port = free_port()
-        cold = BotProcess(bot_config(directory, config_path, port=cold_port, state="cold", alerts=False), cold_port, bot_log)
-        try:
-            cold_sender = SlackSender(world, server, bot_url=cold.url, ack_timeout=30.0)
-            cold.wait_ready(cold_sender)
-            _commands(report, world, server, cold_sender, references, repeat, say, label=" (no watch cache)")
-        finally:
-            cold.stop()
+        if "cold" not in skip:  # first a bot without the alert service: no watch cache, every answer lists what it needs
+            _cold_commands(report, world, server, directory, config_path, bot_log, references, repeat, say)
         mark = REQUESTS.mark()
         bot = BotProcess(bot_config(directory, config_path, port=port, state="bot"), port, bot_log)
         sender = SlackSender(world, server, bot_url=bot.url, ack_timeout=30.0)
@@ -409,9 +408,12 @@ def measure_size(nodes: int, pods: int, repeat: int, work: Path, say: Callable[[
             report.raw["bot_rss_at_start_kib"] = bot.peak_rss_kib()
             report.raw["watch_synced_after_start_seconds"] = bot.wait_watching(mark)
             say(f"[{size}] bot ready, watch cache synced")
-            _commands(report, world, server, sender, references, repeat, say)
-            _cycles(report, world, server, directory, kubeconfig, env, repeat, generated, say)
-            _acks(report, world, sender, say)
+            if "commands" not in skip:
+                _commands(report, world, server, sender, references, repeat, say)
+            if "cycles" not in skip:
+                _cycles(report, world, server, directory, kubeconfig, env, repeat, generated, say)
+            if "acks" not in skip:
+                _acks(report, world, sender, say)
             _memory(report, bot, env)
         finally:
             bot.stop()
@@ -419,6 +421,20 @@ def measure_size(nodes: int, pods: int, repeat: int, work: Path, say: Callable[[
         bot_log.close()
         server.stop()
     return report
+
+
+def _cold_commands(
+    report: SizeReport, world: World, server: SimServer, directory: Path, config_path: Path, log: TextIO,
+    references: dict[tuple[str, ...], dict[str, Any]], repeat: int, say: Callable[[str], None],
+) -> None:
+    port = free_port()
+    cold = BotProcess(bot_config(directory, config_path, port=port, state="cold", alerts=False), port, log)
+    try:
+        sender = SlackSender(world, server, bot_url=cold.url, ack_timeout=30.0)
+        cold.wait_ready(sender)
+        _commands(report, world, server, sender, references, repeat, say, label=" (no watch cache)")
+    finally:
+        cold.stop()
 
 
 def _kubectl_references(server: SimServer, env: dict[str, str], repeat: int) -> dict[tuple[str, ...], dict[str, Any]]:
@@ -685,13 +701,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measure; the median is reported (default 5)")
     parser.add_argument("--json", metavar="PATH", help="Also write every number as JSON here")
     parser.add_argument("--quiet", action="store_true", help="No progress lines on stderr")
+    parser.add_argument(
+        "--skip", default="", metavar="PARTS",
+        help=f"Leave out some measures while iterating, comma-separated from {', '.join(PARTS)} (default: none)",
+    )
     args = parser.parse_args(argv)
+    skip = frozenset(filter(None, (part.strip() for part in args.skip.split(","))))
+    if skip - set(PARTS):
+        parser.error(f"--skip takes {', '.join(PARTS)}; got {', '.join(sorted(skip - set(PARTS)))}")
     say: Callable[[str], None] = (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     info = machine()
     reports = []
     with tempfile.TemporaryDirectory(prefix="k8s-chatops-bench-") as work:
         for nodes, pods in args.sizes:
-            reports.append(measure_size(nodes, pods, max(1, args.repeat), Path(work), say))
+            reports.append(measure_size(nodes, pods, max(1, args.repeat), Path(work), say, skip))
     print(render_table(info, reports))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(info, reports), indent=2, default=str))

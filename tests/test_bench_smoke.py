@@ -77,3 +77,20 @@ def test_the_bot_answered_each_command_rather_than_failing(bench_run: tuple[str,
         assert any(line.startswith("kube GET /version") or "/api/v1/" in line for line in measured["requests"]), text
     assert raw["acks"]["answered"] == 50
     assert raw["cycle"]["steady"][0]["requests"], "the steady cycle's requests are listed"
+
+
+@pytest.mark.timeout(120)
+def test_skip_leaves_out_the_named_parts_and_keeps_the_rest(tmp_path: Path) -> None:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed: the benchmark compares with it")
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--sizes", "20x200", "--repeat", "1", "--json", str(out), "--quiet",
+         "--skip", "cold,cycles,acks"],
+        cwd=ROOT, capture_output=True, text=True, timeout=110,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    measures = {row["measure"] for row in json.loads(out.read_text())["sizes"][0]["rows"]}
+    assert measures == {"/k8s nodes", "/k8s nodes --problems", "/k8s pods --pending -A", "bot peak RSS (VmHWM, whole run)"}
+    wrong = subprocess.run([sys.executable, "-m", "bench.run", "--skip", "memory"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "--skip takes" in wrong.stderr
