@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.analysis.pending import AUTOSCALER_REASONS
 from bot.clock import Clock
 from bot.sources.compute_parse import pools_by_group
 from bot.clusters import ClusterHandle
@@ -33,8 +34,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Events the checks read: the scheduler's reason and the autoscaler's view of pending pods.
-EVENT_REASONS = ("FailedScheduling", "TriggeredScaleUp", "NotTriggerScaleUp", "FailedScaleUp")
+# Events the checks read: the autoscaler's view of pending pods. The scheduler's own FailedScheduling
+# events are not asked for: each pending pod's PodScheduled condition carries the same message, and on a
+# big cluster they are a megabyte and more per cycle that no check read.
+EVENT_REASONS = AUTOSCALER_REASONS
 # Pods on this many draining nodes at most are read to name what blocks a node-pool upgrade.
 MAX_DRAINING_NODES = 10
 # Creation times of at most this many newly seen unregistered VMs are read per cycle (one request each).
