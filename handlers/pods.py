@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from bot.analysis.pending import AUTOSCALER_REASONS, group_pending, pending_reason, pod_problem
+from bot.analysis.pending import AUTOSCALER_EVENT_SELECTORS, group_pending, pending_reason, pod_problem
 from bot.commands.context import CommandContext
 from bot.commands.registry import Arg, Flag, ParsedArgs, command
 from bot.commands.reply import Reply
@@ -62,7 +62,7 @@ def pods(context: CommandContext, args: ParsedArgs) -> Reply:
     if args.get("selector"):
         scope += f", {args.selector}"
     kube = context.handle.kube
-    with ThreadPoolExecutor(max_workers=len(AUTOSCALER_REASONS), thread_name_prefix="pods-events") as side:
+    with ThreadPoolExecutor(max_workers=len(AUTOSCALER_EVENT_SELECTORS), thread_name_prefix="pods-events") as side:
         # With --pending the autoscaler's events are nearly always wanted: ask for them while the pods are read.
         early = _autoscaler_events(side, kube, ns) if args.get("pending") else None
         view = watched(context) if args.get("pending") and not args.get("selector") else None
@@ -95,8 +95,8 @@ def _autoscaler_events(side: ThreadPoolExecutor, kube: KubeReader, namespace: st
     instead costs megabytes on a big cluster for the few lines the answer shows.
     """
     return [
-        side.submit(kube.list_events, namespace=namespace, field_selector=f"involvedObject.kind=Pod,reason={reason}")
-        for reason in AUTOSCALER_REASONS
+        side.submit(kube.list_events, namespace=namespace, field_selector=selector)
+        for selector in AUTOSCALER_EVENT_SELECTORS
     ]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.analysis.pending import AUTOSCALER_REASONS
+from bot.analysis.pending import AUTOSCALER_EVENT_SELECTORS
 from bot.clock import Clock
 from bot.sources.compute_parse import pools_by_group
 from bot.clusters import ClusterHandle
@@ -34,10 +34,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Events the checks read: the autoscaler's view of pending pods. The scheduler's own FailedScheduling
-# events are not asked for: each pending pod's PodScheduled condition carries the same message, and on a
-# big cluster they are a megabyte and more per cycle that no check read.
-EVENT_REASONS = AUTOSCALER_REASONS
+# Events the checks read are the autoscaler's view of pending pods (AUTOSCALER_EVENT_SELECTORS). The
+# scheduler's own FailedScheduling events are not asked for: each pending pod's PodScheduled condition
+# carries the same message, and on a big cluster they are a megabyte and more per cycle that no check read.
 # Pods on this many draining nodes at most are read to name what blocks a node-pool upgrade.
 MAX_DRAINING_NODES = 10
 # Creation times of at most this many newly seen unregistered VMs are read per cycle (one request each).
@@ -137,9 +136,9 @@ def take_snapshot(
         pending_failed = fetched is None
         pending = fetched or []
         if pending:
-            for reason in EVENT_REASONS:
+            for selector in AUTOSCALER_EVENT_SELECTORS:
                 found = _attempt(
-                    lambda r=reason: handle.kube.list_events(field_selector=f"reason={r}"), f"{reason} events", kube_errors
+                    lambda s=selector: handle.kube.list_events(field_selector=s), f"events {selector}", kube_errors
                 )
                 events.extend(found or [])
         upgrading_pools = {op.node_pool for op in operations if op.type == "UPGRADE_NODES" and op.running}

@@ -19,6 +19,8 @@ from functools import lru_cache
 from bot.model.kube import Event, Pod
 
 AUTOSCALER_REASONS = ("TriggeredScaleUp", "NotTriggerScaleUp", "FailedScaleUp")
+# What to ask the API server for them: field selectors cannot say "reason in (...)", so one request each.
+AUTOSCALER_EVENT_SELECTORS = tuple(f"involvedObject.kind=Pod,reason={reason}" for reason in AUTOSCALER_REASONS)
 
 # Waiting reasons that are problems in themselves (ContainerCreating is not).
 _WAITING_PROBLEMS = (
