@@ -17,7 +17,7 @@ from typing import Any
 from sim.google import builders as logs
 from sim.google import names
 from sim.kube import builders as kube
-from sim.scenario import PoolSpec, Scenario, ScenarioSpec, parse_offset
+from sim.scenario_spec import PoolSpec, Scenario, ScenarioSpec, parse_offset
 from sim.scheduling import NodeRoom, cpu_millicores, place
 from sim.world import World
 

@@ -5,162 +5,42 @@ zones' VMs never register as nodes), its workloads, and a timeline of steps
 ("at 30m, start a control-plane upgrade"). Loading one fills every store of a
 ``World``; the timeline plays as the simulated clock advances, so a test can
 walk through an hour-long incident in milliseconds.
+
+The parts build on one another in one direction: ``scenario_spec`` (the YAML
+models and the loaded ``Scenario``), then ``populate`` (fill a world) and
+``timeline`` (apply steps), then this module, which loads and hooks the
+timeline to the clock. The spec names are re-exported here for callers.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
-
-import yaml
-from pydantic import BaseModel, Field
-
+from sim.populate import populate
+from sim.scenario_spec import (
+    ClusterSpec,
+    PoolSpec,
+    Scenario,
+    ScenarioSpec,
+    StepSpec,
+    WorkloadSpec,
+    available,
+    load_spec,
+    parse_offset,
+)
+from sim.timeline import apply_due_steps
 from sim.world import World
 
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_offset(text: str | int) -> timedelta:
-    """``30m``, ``2h``, ``45s``, ``3d`` or a number of seconds."""
-    if isinstance(text, int):
-        return timedelta(seconds=text)
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 3d)")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-
-
-class PoolSpec(BaseModel):
-    name: str
-    machine_type: str = "e2-standard-4"
-    cpu: str = "4"
-    memory: str = "16Gi"
-    nodes_per_zone: int = Field(1, ge=0)
-    autoscaling: dict[str, int] | None = None  # {min, max} per zone
-    unregistered_zones: list[str] = Field(default_factory=list)
-    zones: list[str] | None = None  # default: the cluster's locations
-    vm_age: str = "1d"
-    version: str | None = None
-
-
-class ClusterSpec(BaseModel):
-    name: str
-    location: str
-    locations: list[str]
-    version: str = "1.30.5-gke.1014001"
-    release_channel: str | None = "REGULAR"
-    maintenance_window: dict[str, str] | None = None
-
-
-class WorkloadSpec(BaseModel):
-    namespace: str
-    name: str
-    replicas: int = Field(1, ge=0)
-    cpu: str = "100m"
-    memory: str = "128Mi"
-    image: str | None = None
-
-
-class StepSpec(BaseModel):
-    at: str
-    do: Literal[
-        "start_operation",
-        "progress_operation",
-        "finish_operation",
-        "fail_operation",
-        "node_not_ready",
-        "node_ready",
-        "control_plane_down",
-        "control_plane_up",
-    ]
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-class ScenarioSpec(BaseModel):
-    name: str
-    summary: str = ""
-    project: str = "demo-project"
-    cluster: ClusterSpec
-    node_pools: list[PoolSpec]
-    workloads: list[WorkloadSpec] = Field(default_factory=list)
-    timeline: list[StepSpec] = Field(default_factory=list)
-
-
-def _step_from_yaml(raw: dict[str, Any]) -> dict[str, Any]:
-    """Steps are written flat in YAML (``{at, do, type, ...}``); keep the extras as params."""
-    known = {"at", "do"}
-    return {"at": str(raw.get("at", "0s")), "do": raw.get("do"), "params": {k: v for k, v in raw.items() if k not in known}}
-
-
-def available() -> list[str]:
-    folder = resources.files("sim") / "scenarios"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def load_spec(name_or_path: str) -> ScenarioSpec:
-    """A scenario by name (one shipped in sim/scenarios) or by path to a YAML file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        text = path.read_text()
-    else:
-        if name_or_path not in available():
-            raise ValueError(f"unknown scenario {name_or_path!r}; shipped: {', '.join(available())}")
-        text = (resources.files("sim") / "scenarios" / f"{name_or_path}.yaml").read_text()
-    raw = yaml.safe_load(text)
-    raw["timeline"] = [_step_from_yaml(step) for step in raw.get("timeline") or []]
-    return ScenarioSpec.model_validate(raw)
-
-
-@dataclass
-class Scenario:
-    """A loaded scenario bound to a world; the timeline plays as the clock advances."""
-
-    spec: ScenarioSpec
-    world: World
-    started: datetime
-    node_names: list[str]
-    vm_names: dict[str, list[str]]  # zone -> VM names
-    unregistered_vms: dict[str, list[str]]  # zone -> VM names without a node
-    _next_step: int = 0
-
-    @property
-    def cluster_name(self) -> str:
-        return self.spec.cluster.name
-
-    @property
-    def location(self) -> str:
-        return self.spec.cluster.location
-
-    @property
-    def project(self) -> str:
-        return self.spec.project
-
-    @property
-    def zonal(self) -> bool:
-        return self.spec.cluster.location.count("-") == 2
-
-    def step_times(self) -> list[datetime]:
-        return [self.started + parse_offset(step.at) for step in self.spec.timeline]
-
-    def end(self) -> datetime:
-        times = self.step_times()
-        return max(times) if times else self.started
-
-    def apply_due_steps(self, now: datetime) -> None:
-        from sim.timeline import apply_step
-
-        while self._next_step < len(self.spec.timeline):
-            step = self.spec.timeline[self._next_step]
-            if self.started + parse_offset(step.at) > now:
-                return
-            self._next_step += 1
-            with self.world.lock:
-                apply_step(self, step)
+__all__ = [
+    "ClusterSpec",
+    "PoolSpec",
+    "Scenario",
+    "ScenarioSpec",
+    "StepSpec",
+    "WorkloadSpec",
+    "available",
+    "load",
+    "load_spec",
+    "parse_offset",
+]
 
 
 def _adopt_project(world: World, project: str) -> None:
@@ -182,12 +62,10 @@ def _adopt_project(world: World, project: str) -> None:
 
 def load(world: World, name_or_path: str) -> Scenario:
     """Fill ``world`` from a scenario and hook its timeline to the world's clock."""
-    from sim.populate import populate
-
     spec = load_spec(name_or_path)
     with world.lock:
         _adopt_project(world, spec.project)
         scenario = populate(world, spec)
-    world.clock.on_advance(scenario.apply_due_steps)
-    scenario.apply_due_steps(world.clock.now())
+    world.clock.on_advance(lambda now: apply_due_steps(scenario, now))
+    apply_due_steps(scenario, world.clock.now())
     return scenario

@@ -10,12 +10,23 @@ condition as the node controller would.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from sim.clock import rfc3339
+from sim.scenario_spec import Scenario, StepSpec, parse_offset
 
-if TYPE_CHECKING:
-    from sim.scenario import Scenario, StepSpec
+
+def apply_due_steps(scenario: Scenario, now: datetime) -> None:
+    """Apply, in order, every step of the timeline whose time has come and that has not run yet."""
+    timeline = scenario.spec.timeline
+    while scenario.next_step < len(timeline):
+        step = timeline[scenario.next_step]
+        if scenario.started + parse_offset(step.at) > now:
+            return
+        scenario.next_step += 1
+        with scenario.world.lock:
+            apply_step(scenario, step)
 
 
 def apply_step(scenario: Scenario, step: StepSpec) -> None:

@@ -4,6 +4,10 @@ Socket Mode is how the bot runs without a public endpoint, so its ack timing
 and reconnection are part of what the tests must see. The hub lives on the
 simulated server's event loop; tests in other threads reach it through
 ``asyncio.run_coroutine_threadsafe`` (the sender does this for them).
+
+The workspace owns its hub, so the hub does not import the workspace: it asks
+only for what ``HubOwner`` names (the app id, the clock, and the condition
+every recorded change notifies).
 """
 
 from __future__ import annotations
@@ -12,16 +16,15 @@ import asyncio
 import itertools
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
+from sim.clock import SimClock
 from sim.slack.records import EnvelopeRecord
-
-if TYPE_CHECKING:
-    from sim.slack.workspace import SlackWorkspace
 
 SOCKET_HOST = "applink-sim-1"
 
@@ -38,10 +41,21 @@ class _Connection:
     sent_at: dict[str, float] = field(default_factory=dict)
 
 
+class HubOwner(Protocol):
+    """What the hub needs from the workspace that holds it (``SlackWorkspace`` provides it)."""
+
+    app_id: str
+    clock: SimClock
+    changed: threading.Condition
+
+    def notify(self) -> None:
+        """Wake whoever waits on ``changed``."""
+
+
 class SocketModeHub:
     """The Socket Mode endpoint of one app: live connections, sent envelopes, pending acks."""
 
-    def __init__(self, workspace: SlackWorkspace) -> None:
+    def __init__(self, workspace: HubOwner) -> None:
         self._workspace = workspace
         self._tickets: set[str] = set()
         self._connections: list[_Connection] = []
