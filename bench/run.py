@@ -230,6 +230,8 @@ class RusagePopen(subprocess.Popen):  # type: ignore[type-arg]
 
     rusage: Any = None
 
+    # Not dead code: CPython's Popen.wait() reaps the child through this private
+    # hook, so overriding it is the one place to see the child's rusage.
     def _try_wait(self, wait_flags: int):  # type: ignore[no-untyped-def]
         try:
             pid, status, self.rusage = os.wait4(self.pid, wait_flags)

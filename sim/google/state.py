@@ -104,15 +104,6 @@ class GoogleState:
             cluster.update(copy.deepcopy(fields))
             return copy.deepcopy(cluster)
 
-    def update_node_pool(self, location: str, cluster: str, pool: str, **fields: Any) -> Json:
-        with self.lock:
-            found = self._require_cluster(location, cluster)
-            for candidate in found["nodePools"]:
-                if candidate["name"] == pool:
-                    candidate.update(copy.deepcopy(fields))
-                    return copy.deepcopy(candidate)
-            raise KeyError(f"no node pool {pool} in cluster {location}/{cluster}")
-
     def _require_cluster(self, location: str, name: str) -> Json:
         found = self._clusters.get((location, name))
         if found is None:
@@ -223,20 +214,6 @@ class GoogleState:
             self._resize_group(zone, igm)
             return copy.deepcopy(instance)
 
-    def update_managed_instance(self, zone: str, igm: str, name: str, *, status: str | None = None, current_action: str | None = None) -> None:
-        """Move a VM through its life (STAGING -> RUNNING, action CREATING -> NONE, ...)."""
-        with self.lock:
-            for member in self._members.get((zone, igm), []):
-                if member["name"] == name:
-                    if status is not None:
-                        member["instanceStatus"] = status
-                        self._instances[(zone, name)]["status"] = status
-                    if current_action is not None:
-                        member["currentAction"] = current_action
-                    self._resize_group(zone, igm)
-                    return
-            raise KeyError(f"no instance {name} in {zone}/{igm}")
-
     def remove_managed_instance(self, zone: str, igm: str, name: str) -> None:
         with self.lock:
             members = self._members.get((zone, igm), [])
@@ -245,19 +222,10 @@ class GoogleState:
             if (zone, igm) in self._groups:
                 self._resize_group(zone, igm)
 
-    def update_instance_group_manager(self, zone: str, igm: str, **fields: Any) -> Json:
-        """Override InstanceGroupManager fields, e.g. a ``targetSize`` the group has not reached."""
-        with self.lock:
-            group = self._groups.get((zone, igm)) or self._new_group(zone, igm)
-            group.update(copy.deepcopy(fields))
-            group["_pinned"] = set(group.get("_pinned", set())) | set(fields)
-            self._resize_group(zone, igm)
-            return self._public_group(group)
-
     def instance_group_manager(self, zone: str, igm: str) -> Json | None:
         with self.lock:
             group = self._groups.get((zone, igm))
-            return self._public_group(group) if group is not None else None
+            return copy.deepcopy(group) if group is not None else None
 
     def managed_instances(self, zone: str, igm: str) -> list[Json] | None:
         """Members of a group in creation order, or None when there is no such group."""
@@ -294,26 +262,18 @@ class GoogleState:
         return group
 
     def _resize_group(self, zone: str, igm: str) -> None:
-        """Derive targetSize, currentActions and status from the members, unless a test pinned them."""
+        """Derive targetSize, currentActions and status from the members."""
         group = self._groups[(zone, igm)]
         members = self._members.get((zone, igm), [])
-        pinned = group.get("_pinned", set())
         actions = {key: 0 for key in _ACTION_KEYS.values()}
         for member in members:
             key = _ACTION_KEYS.get(member["currentAction"])
             if key:
                 actions[key] += 1
-        if "targetSize" not in pinned:
-            group["targetSize"] = len(members)
-        if "currentActions" not in pinned:
-            group["currentActions"] = actions
-        if "status" not in pinned:
-            stable = actions["none"] == len(members) and len(members) == group["targetSize"]
-            group["status"] = {"isStable": stable, "versionTarget": {"isReached": True}}
-
-    @staticmethod
-    def _public_group(group: Json) -> Json:
-        return copy.deepcopy({k: v for k, v in group.items() if not k.startswith("_")})
+        group["targetSize"] = len(members)
+        group["currentActions"] = actions
+        stable = actions["none"] == len(members)
+        group["status"] = {"isStable": stable, "versionTarget": {"isReached": True}}
 
     def _pool_of_group(self, zone: str, igm: str) -> tuple[Json, Json] | None:
         url = names.instance_group_manager_url(self.project, zone, igm)

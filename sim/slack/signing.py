@@ -20,10 +20,3 @@ def signature(signing_secret: str, timestamp: str, body: str | bytes) -> str:
     digest = hmac.new(signing_secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
     return f"{SIGNATURE_VERSION}={digest}"
 
-
-def signed_headers(signing_secret: str, timestamp: str, body: str | bytes) -> dict[str, str]:
-    """The two headers Slack adds to every request it sends to an app."""
-    return {
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature(signing_secret, timestamp, body),
-    }
