@@ -53,7 +53,7 @@ def cycle(config: str) -> int:
                   "kinds": sorted({f.kind for f in findings})})
         elif word == "watch":
             service.watch()
-            cache = service.cache(cluster)
+            cache = service.clusters.get(cluster).watch
             deadline = time.monotonic() + 600
             while cache is not None and not cache.synced and time.monotonic() < deadline:
                 time.sleep(0.01)

@@ -1,22 +1,33 @@
-"""The configured clusters and the readers that reach each of them."""
+"""The configured clusters: one handle per cluster, holding a reader per API and its watch cache.
+
+Nothing here talks to a network or reads credentials when it is built: every
+reader builds its client on first use. A cluster whose kubeconfig is missing,
+or whose Google credentials cannot be found, therefore fails its own commands
+with a clear sentence while the bot starts and serves every other cluster.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.clock import Clock
 from bot.errors import BadInput
-from bot.settings import ClusterConfig
+from bot.model.gke import ManagedVm
+from bot.settings import ClusterConfig, Settings
 from bot.sources.contracts import ComputeReader, GkeReader, KubeReader, LogReader
+from bot.sources.kube.cache import CacheSnapshot, KubeCache
+from bot.sources.kube.reader import KubeSource
 
 
 @dataclass
 class ClusterHandle:
-    """One cluster: its configuration and a reader per API it has.
+    """One cluster: its configuration, a reader per API it has, and what was learned from them.
 
     ``gke``, ``compute`` and ``logs`` are None on plain Kubernetes (or where
     Cloud Logging is off): GKE-specific answers check for them and say what
-    is not configured instead of failing.
+    is not configured instead of failing. ``watch`` runs only where alerts
+    do (their checks keep it busy); commands read it once it has synced.
     """
 
     config: ClusterConfig
@@ -24,10 +35,47 @@ class ClusterHandle:
     gke: GkeReader | None = None
     compute: ComputeReader | None = None
     logs: LogReader | None = None
+    watch: KubeCache | None = None
+    # Node-pool VMs as the last check cycle read them, creation times included: a command
+    # reuses those times instead of asking Compute once per VM again.
+    recent_vms: tuple[ManagedVm, ...] = ()
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    def start_watch(self) -> None:
+        """Keep nodes and problem pods in memory from a watch (only for a real Kubernetes reader)."""
+        if self.watch is None and isinstance(self.kube, KubeSource):
+            self.watch = KubeCache(self.kube).start()
+
+    def stop_watch(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
+            self.watch = None
+
+    def watched(self) -> CacheSnapshot | None:
+        """Nodes and problem pods from the watch cache, when it has synced; None means "list them".
+
+        On a big cluster reading these from memory instead of listing them is
+        the difference between milliseconds and seconds. A watch can outlive
+        the API server's ability to answer (a control plane going down
+        mid-upgrade), so a version request, which raises the usual error when
+        the API is down, comes first: an answer never comes from a frozen cache.
+        """
+        if self.watch is None or not self.watch.synced:
+            return None
+        self.kube.server_version()
+        return self.watch.snapshot()
+
+    def with_creation_times(self, vms: list[ManagedVm], limit: int) -> list[ManagedVm]:
+        """``vms`` with when each was created: from the last check when it read them, else one request each.
+
+        At most ``limit`` are looked up; the rest keep ``created`` unknown.
+        """
+        if self.compute is None:
+            return vms
+        return self.compute.with_created(vms, known=self.recent_vms, limit=limit)
 
 
 class ClusterRegistry:
@@ -67,3 +115,27 @@ class ClusterRegistry:
         raise BadInput(
             f"Several clusters are configured ({', '.join(self._handles)}): pick one with `--cluster NAME`."
         )
+
+    def stop_watches(self) -> None:
+        for handle in self:
+            handle.stop_watch()
+
+
+def build_cluster(config: ClusterConfig, *, clock: Clock | None = None) -> ClusterHandle:
+    """Kubernetes always; GKE and Compute when ``gke`` is set; Cloud Logging when it is also on."""
+    from bot.sources.google.cloud_logging import CloudLoggingSource
+    from bot.sources.google.compute import ComputeSource
+    from bot.sources.google.gke import GkeSource
+
+    handle = ClusterHandle(config=config, kube=KubeSource.from_config(config))
+    if config.gke is not None:
+        handle.gke = GkeSource.from_config(config)
+        handle.compute = ComputeSource.from_config(config)
+        if config.uses_cloud_logging:
+            handle.logs = CloudLoggingSource.from_config(config, clock=clock)
+    return handle
+
+
+def build_clusters(settings: Settings, *, clock: Clock | None = None) -> ClusterRegistry:
+    handles = [build_cluster(config, clock=clock) for config in settings.clusters]
+    return ClusterRegistry(handles, settings.slack.channel_clusters)

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bot.metrics import Metrics, metrics as default_metrics
+from bot.metrics import Metrics
+from bot.metrics import metrics as default_metrics
 
 log = logging.getLogger(__name__)
 

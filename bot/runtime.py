@@ -22,29 +22,35 @@ from bot.alerts.notifier import SlackNotifier
 from bot.alerts.scheduler import AlertService, Leadership
 from bot.alerts.store import IncidentStore
 from bot.clock import Clock, SystemClock
-from bot.clusters import ClusterRegistry
-from bot.commands.invocation import Invocation
-from bot.commands.router import Router
+from bot.clusters import ClusterRegistry, build_clusters
+from bot.commands.door import Door
+from bot.commands.registry import Invocation, Registry
 from bot.health import ClusterProbes, Health
-from bot.metrics import Metrics, metrics as default_metrics
+from bot.metrics import Metrics
+from bot.metrics import metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack.answer_pool import AnswerPool
+from bot.slack.delivery import AnswerPool
 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_SECONDS = 30
 
 
-def build_clusters(settings: Settings, clock: Clock) -> ClusterRegistry:
-    from bot.sources.factory import build_registry
+def build_door(
+    settings: Settings,
+    clusters: ClusterRegistry,
+    clock: Clock,
+    *,
+    alerts: AlertService | None = None,
+    registry: Registry | None = None,
+    metrics: Metrics | None = None,
+) -> Door:
+    """The one door for commands, with every command the bot runs unless a registry is given."""
+    if registry is None:
+        from handlers import command_registry
 
-    return build_registry(settings, clock=clock)
-
-
-def build_router(settings: Settings, clusters: ClusterRegistry, clock: Clock, services: dict[str, Any] | None = None) -> Router:
-    import handlers  # noqa: F401  (declares every command on the registry)
-
-    return Router(settings, clusters, clock, services=dict(services or {}))
+        registry = command_registry()
+    return Door(settings, clusters, clock, registry, alerts=alerts, metrics=metrics)
 
 
 def build_leadership(settings: Settings, clock: Clock) -> Leadership | None:
@@ -55,7 +61,7 @@ def build_leadership(settings: Settings, clock: Clock) -> Leadership | None:
     from kubernetes.client import CoordinationV1Api
 
     from bot.leader import LeaderElector
-    from bot.sources.kube_client import api_client_for
+    from bot.sources.kube.client import api_client_for
 
     holder = election.cluster or next((c.name for c in settings.clusters if c.in_cluster), None)
     if holder is None:
@@ -80,7 +86,7 @@ class Bot:
     settings: Settings
     clock: Clock
     clusters: ClusterRegistry
-    router: Router
+    door: Door
     client: WebClient
     app: Any
     alerts: AlertService | None
@@ -141,29 +147,28 @@ def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metric
         raise ConfigError("the bot needs its token: set SLACK_BOT_TOKEN (xoxb-...)")
     clock = clock or SystemClock()
     metrics = metrics or default_metrics
-    clusters = build_clusters(settings, clock)
+    clusters = build_clusters(settings, clock=clock)
     client = build_web_client(settings.slack, metrics=metrics)
     alerts = build_alerts(settings, clusters, clock, client, metrics) if settings.alerts.enabled else None
-    router = build_router(settings, clusters, clock, {"alerts": alerts} if alerts else {})
+    door = build_door(settings, clusters, clock, alerts=alerts, metrics=metrics)
     answers = AnswerPool(settings.slack.answer_workers, settings.slack.answer_backlog)
     app = build_slack_app(
         settings,
-        router,
+        door,
         answers=answers,
         client=client,
         thread_defaults=alerts.thread_defaults if alerts else None,
-        registrars=[alerts.registrar] if alerts else [],
         metrics=metrics,
     )
-    return Bot(settings, clock, clusters, router, client, app, alerts, metrics, answers=answers)
+    return Bot(settings, clock, clusters, door, client, app, alerts, metrics, answers=answers)
 
 
 def ask(config: str | None, text: str) -> int:
     """Answer one command on the console, as plain text; exit 1 when the answer is an error."""
     settings = load_settings(config)
     clock = SystemClock()
-    router = build_router(settings, build_clusters(settings, clock), clock)
-    reply, _ = router.run(Invocation(text=text, origin="cli", user_name=getpass.getuser()))
+    door = build_door(settings, build_clusters(settings, clock=clock), clock)
+    reply = door.run(Invocation(text=text, origin="cli", user_name=getpass.getuser())).reply
     print(reply.plain or reply.text)
     if reply.attachment is not None:
         print(f"\n# {reply.attachment.title} ({reply.attachment.filename})\n{reply.attachment.content}")
@@ -178,7 +183,7 @@ def check_once(config: str | None, *, as_json: bool = False) -> int:
 
     settings = load_settings(config)
     clock = SystemClock()
-    clusters = build_clusters(settings, clock)
+    clusters = build_clusters(settings, clock=clock)
     results: dict[str, list[dict[str, Any]]] = {}
     for handle in clusters:
         snapshot = take_snapshot(handle, clock)

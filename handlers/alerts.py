@@ -1,27 +1,35 @@
 """`alerts`: open incidents, acknowledge, mute and unmute, recording who did it.
 
-Thin on purpose: the alert service (``context.services["alerts"]``) acts and
+Thin on purpose: the alert service (``context.alerts``) acts and
 ``bot.alerts.render`` draws; this module connects the command line to both.
+The incident's own buttons run these same commands, so a click passes the
+same access rules and audit; its answer is the edited parent, which everyone
+sees, so a click that worked says nothing more to the clicker.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from bot.alerts import render
-from bot.commands.context import CommandContext
-from bot.commands.registry import Arg, ParsedArgs, command
-from bot.commands.reply import Reply
-from bot.commands.validate import _show, duration, positive_int
+from bot.blocks import Reply, code, escape
+from bot.commands.registry import (
+    AlertCommands,
+    Arg,
+    CommandContext,
+    CommandSet,
+    ParsedArgs,
+)
+from bot.commands.validate import shown, duration, positive_int
 from bot.errors import BadInput, NotConfigured
-from bot.render.mrkdwn import code, escape
+
+commands = CommandSet()
 
 _TARGET = re.compile(r"^(\d{1,9}|[a-z][a-z0-9-]{0,39})$")
 
 
-def _service(context: CommandContext) -> Any:
-    service = context.services.get("alerts")
+def _service(context: CommandContext) -> AlertCommands:
+    service = context.alerts
     if service is None:
         raise NotConfigured(
             "Alerts are not running on this bot (`alerts.enabled` is off, or no alert channel is configured)."
@@ -30,14 +38,14 @@ def _service(context: CommandContext) -> Any:
 
 
 def _who(context: CommandContext) -> str:
-    return context.invocation.user_id or context.invocation.user_name or "console"
+    return context.invocation.who
 
 
 def _target(value: str) -> str:
     """An incident number (`12`, `#12`) or a finding kind (`pending-pods`)."""
     cleaned = value.strip().lstrip("#").lower()
     if not _TARGET.match(cleaned):
-        raise BadInput(f"`{_show(value)}` is neither an incident number nor a kind such as `pending-pods`.")
+        raise BadInput(f"`{shown(value)}` is neither an incident number nor a kind such as `pending-pods`.")
     return cleaned
 
 
@@ -45,12 +53,12 @@ def _incident_id(value: str) -> int:
     return positive_int(value.strip().lstrip("#"), maximum=999_999_999)
 
 
-def _answer(sentence: str, plain: str) -> Reply:
+def _answer(context: CommandContext, sentence: str, plain: str) -> Reply:
     text, blocks = render.confirmation(sentence)
-    return Reply(text=text, blocks=blocks, plain=plain, public=True)
+    return Reply(text=text, blocks=blocks, plain=plain, public=True, quiet=context.invocation.origin == "button")
 
 
-@command("alerts", "Open incidents, with links to their threads", needs_cluster=False, examples=("alerts",))
+@commands.command("alerts", "Open incidents, with links to their threads", needs_cluster=False, examples=("alerts",))
 def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
     rows = _service(context).open_incidents()
     now = context.clock.now()
@@ -58,7 +66,7 @@ def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
     return Reply(text=text, blocks=blocks, plain=render.incident_list_plain(rows, now))
 
 
-@command(
+@commands.command(
     "alerts ack",
     "Acknowledge an incident: you are on it",
     args=(Arg("ID", help="Incident number, as shown by `alerts`", parse=_incident_id),),
@@ -67,12 +75,29 @@ def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
 )
 def acknowledge(context: CommandContext, args: ParsedArgs) -> Reply:
     incident = _service(context).acknowledge(args.ID, _who(context))
-    who = incident.acknowledged_by or _who(context)
-    sentence = f"Incident #{incident.id} ({escape(incident.title)}) is acknowledged by {render.user_mention(who)}."
-    return _answer(sentence, f"Incident #{incident.id} acknowledged by {who}.")
+    first = incident.acknowledged_by or _who(context)
+    if first != _who(context):  # someone was faster (their Slack still showed the button)
+        sentence = f"Incident #{incident.id} was already acknowledged by {render.user_mention(first)}."
+        return Reply(text=sentence, plain=f"Incident #{incident.id} was already acknowledged by {first}.",
+                     ok=False, outcome="conflict")
+    sentence = f"Incident #{incident.id} ({escape(incident.title)}) is acknowledged by {render.user_mention(first)}."
+    return _answer(context, sentence, f"Incident #{incident.id} acknowledged by {first}.")
 
 
-@command(
+@commands.command(
+    "alerts resolve",
+    "Resolve an incident by hand: its thread gets the timeline",
+    args=(Arg("ID", help="Incident number, as shown by `alerts`", parse=_incident_id),),
+    needs_cluster=False,
+    examples=("alerts resolve 12",),
+)
+def resolve(context: CommandContext, args: ParsedArgs) -> Reply:
+    incident = _service(context).resolve(args.ID, _who(context))
+    sentence = f"Incident #{incident.id} ({escape(incident.title)}) is resolved by {render.user_mention(_who(context))}."
+    return _answer(context, sentence, f"Incident #{incident.id} resolved.")
+
+
+@commands.command(
     "alerts mute",
     "Silence an incident or a kind of finding for a while (state is still tracked)",
     args=(
@@ -86,12 +111,13 @@ def mute(context: CommandContext, args: ParsedArgs) -> Reply:
     result = _service(context).mute(args.TARGET, args.DURATION, _who(context))
     until = render.clock_time(result.until) if result.until else "further notice"
     return _answer(
+        context,
         f"Muted {code(result.target)} until {until} (by {render.user_mention(_who(context))}).",
         f"Muted {result.target} until {until}.",
     )
 
 
-@command(
+@commands.command(
     "alerts unmute",
     "End a mute early",
     args=(Arg("TARGET", help="Incident number or kind", parse=_target),),
@@ -100,4 +126,4 @@ def mute(context: CommandContext, args: ParsedArgs) -> Reply:
 )
 def unmute(context: CommandContext, args: ParsedArgs) -> Reply:
     result = _service(context).unmute(args.TARGET, _who(context))
-    return _answer(f"{code(result.target)} is no longer muted.", f"{result.target} is no longer muted.")
+    return _answer(context, f"{code(result.target)} is no longer muted.", f"{result.target} is no longer muted.")

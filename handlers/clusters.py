@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from bot.clusters import ClusterHandle
-from bot.commands.context import CommandContext
-from bot.commands.registry import ParsedArgs, command
-from bot.commands.reply import Reply
+from bot.blocks import MessageBuilder, Reply, code, columns, escape, fallback_text
 from bot.clock import Clock
-from bot.commands.explain import explained
+from bot.clusters import ClusterHandle
+from bot.commands.door import explained
+from bot.commands.registry import CommandContext, CommandSet, ParsedArgs
 from bot.errors import ChatOpsError, Unreachable
-from bot.render.clusters import render_clusters
-from bot.results.clusters import ClustersResult, ClusterStatus
+
+commands = CommandSet()
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    name: str
+    reachable: bool
+    version: str = ""  # the API server's version when reachable
+    reason: str = ""  # why not, when unreachable
+    gke: bool = False
+    location: str = ""
+    location_type: str = ""  # zonal | regional | "" when not GKE
+    cloud_logging: bool = False
+
+
+@dataclass(frozen=True)
+class ClustersResult:
+    clusters: tuple[ClusterStatus, ...]
 
 
 def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
@@ -36,10 +53,32 @@ def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
         return ClusterStatus(reachable=False, reason=f"unexpected error: {type(exc).__name__}", **base)
 
 
-@command("clusters", "Configured clusters, reachable or not and why", needs_cluster=False, examples=("clusters",))
+@commands.command("clusters", "Configured clusters, reachable or not and why", needs_cluster=False, examples=("clusters",))
 def clusters(context: CommandContext, args: ParsedArgs) -> Reply:
     handles = list(context.clusters)
     # Probes run side by side so one unreachable cluster costs its timeout once, not once per cluster.
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(handles)))) as pool:
         statuses = tuple(pool.map(lambda handle: _status(handle, context.clock), handles))
     return render_clusters(ClustersResult(statuses))
+
+
+def _kind(s: ClusterStatus) -> str:
+    return f"GKE {s.location_type} ({s.location})" if s.gke else "Kubernetes"
+
+
+def render_clusters(result: ClustersResult) -> Reply:
+    out = MessageBuilder()
+    out.header("Configured clusters")
+    if not result.clusters:
+        out.section("No cluster is configured: add one under `clusters:` in the configuration.")
+    lines = []
+    for s in result.clusters:
+        state = f":large_green_circle: reachable, {code(s.version)}" if s.reachable else f":red_circle: unreachable: {escape(s.reason)}"
+        lines.append(f"• *{escape(s.name)}* · {escape(_kind(s))} · {state}")
+    out.lines(lines, noun="clusters")
+    up = sum(1 for s in result.clusters if s.reachable)
+    plain = columns(
+        ("CLUSTER", "KIND", "STATE"),
+        [(s.name, _kind(s), f"reachable ({s.version})" if s.reachable else f"unreachable: {s.reason}") for s in result.clusters],
+    ) or "No cluster is configured."
+    return Reply(text=fallback_text(f"{up} of {len(result.clusters)} clusters reachable"), blocks=out.build(), plain=plain)

@@ -6,20 +6,27 @@ analysis function or a result; no decisions are made here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.analysis.ssh import ssh_hint
+from bot.analysis.ssh import SshHint, ssh_hint
 from bot.clusters import ClusterHandle
-from bot.commands.context import CommandContext
-from bot.commands.registry import Flag
+from bot.commands.registry import CommandContext, Flag
 from bot.commands.validate import duration, free_text, positive_int, severity
 from bot.errors import NotConfigured
 from bot.model.gke import GkeCluster, ManagedVm
 from bot.model.kube import Node
-from bot.results.links import LogLink, SshHint
-from bot.sources.compute_parse import pools_by_group
 from bot.sources.contracts import LogQuery
-from bot.sources.kube_cache import CacheSnapshot
+from bot.sources.google.compute_parse import pools_by_group
+
+
+@dataclass(frozen=True)
+class LogLink:
+    """A Logs Explorer link for one component of one node (or a pod, or the autoscaler)."""
+
+    label: str
+    url: str
+
 
 NODE_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime", "node-problem-detector")
 LINK_COMPONENTS = ("kubelet", "kube-proxy", "container-runtime")
@@ -38,11 +45,6 @@ LIMIT_FLAG = Flag(
 )
 
 
-def cluster_flag(context: CommandContext) -> str:
-    """The ``--cluster`` part of a drill-down command line, so buttons act on the same cluster."""
-    return f"--cluster {context.handle.name}"
-
-
 def node_log_links(handle: ClusterHandle, name: str, context: CommandContext) -> tuple[LogLink, ...]:
     if handle.logs is None:
         return ()
@@ -51,36 +53,6 @@ def node_log_links(handle: ClusterHandle, name: str, context: CommandContext) ->
         LogLink(label=component, url=handle.logs.explorer_url(LogQuery(target="node", since=since, node=name, component=component)))
         for component in LINK_COMPONENTS
     )
-
-
-def watched(context: CommandContext) -> CacheSnapshot | None:
-    """Nodes and problem pods from the alert service's watch cache, when it has synced.
-
-    On a big cluster reading these from memory instead of listing them is the
-    difference between milliseconds and seconds. A watch can outlive the API
-    server's ability to answer (a control plane going down mid-upgrade), so a
-    version request, which raises the usual error when the API is down, comes
-    first: an answer never comes from a frozen cache.
-    """
-    alerts = context.services.get("alerts")
-    cache = alerts.cache(context.handle.name) if alerts is not None else None
-    if cache is None or not cache.synced:
-        return None
-    context.handle.kube.server_version()
-    return cache.snapshot()
-
-
-def with_creation_times(context: CommandContext, vms: list[ManagedVm], limit: int) -> list[ManagedVm]:
-    """``vms`` with when each was created: from the last check cycle when it read them, else one request each.
-
-    At most ``limit`` are looked up; the rest keep ``created`` unknown.
-    """
-    compute = context.handle.compute
-    if compute is None:
-        return vms
-    alerts = context.services.get("alerts")
-    last = alerts.last_snapshot(context.handle.name) if alerts is not None else None
-    return compute.with_created(vms, known=last.vms if last is not None else (), limit=limit)
 
 
 def gke_cluster_or_none(handle: ClusterHandle) -> GkeCluster | None:

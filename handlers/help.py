@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from bot.commands.context import CommandContext
-from bot.commands.registry import Arg, ParsedArgs, command, registry
-from bot.commands.reply import Reply
+from bot.blocks import Reply
+from bot.commands.registry import (
+    Arg,
+    CommandContext,
+    CommandSet,
+    ParsedArgs,
+    help_reply,
+)
 from bot.errors import BadInput
-from bot.render.errors import help_reply
+
+commands = CommandSet()
 
 
-@command(
+@commands.command(
     "help",
     "The commands, or one command's usage",
     args=(Arg("COMMAND", help="A command, e.g. nodes", optional=True), Arg("SUBCOMMAND", help="e.g. node in `logs node`", optional=True)),
@@ -18,6 +24,7 @@ from bot.render.errors import help_reply
 )
 def help_command(context: CommandContext, args: ParsedArgs) -> Reply:
     slash = context.settings.slack.command
+    registry = context.registry
     words = [w.lower() for w in (args.get("COMMAND"), args.get("SUBCOMMAND")) if w]
     if not words:
         return help_reply(registry, None, slash)

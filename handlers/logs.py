@@ -6,15 +6,47 @@ typed by the user; ``--grep`` text travels as a value for the source to quote.
 
 from __future__ import annotations
 
-from bot.commands.context import CommandContext
-from bot.commands.registry import Arg, Flag, ParsedArgs, command
-from bot.commands.reply import Reply
+from dataclasses import dataclass
+
+from bot.blocks import (
+    MAX_SECTION_TEXT,
+    MessageBuilder,
+    Reply,
+    Table,
+    code,
+    code_block,
+    escape,
+    fallback_text,
+    link,
+    table_attachment,
+)
+from bot.commands.registry import Arg, CommandContext, CommandSet, Flag, ParsedArgs
 from bot.commands.validate import dns_label, namespaced_name, resource_name
 from bot.errors import NotConfigured
-from bot.render.logs import render_logs
-from bot.results.logs import LogsResult
+from bot.model.logs import LogLine
 from bot.sources.contracts import LogQuery
-from handlers.common import GREP_FLAG, LIMIT_FLAG, NODE_COMPONENTS, SEVERITY_FLAG, SINCE_FLAG
+from handlers.common import (
+    GREP_FLAG,
+    LIMIT_FLAG,
+    NODE_COMPONENTS,
+    SEVERITY_FLAG,
+    SINCE_FLAG,
+)
+
+commands = CommandSet()
+
+
+@dataclass(frozen=True)
+class LogsResult:
+    cluster: str
+    title: str  # "kube-proxy on gke-...-y1", "shop/web-0", "cluster autoscaler"
+    window: str  # "last 1h"
+    lines: tuple[LogLine, ...]  # newest first
+    source: str  # "Cloud Logging" | "Kubernetes API"
+    filter: str = ""  # the Cloud Logging filter, when from Cloud Logging
+    explorer_url: str = ""
+    notes: tuple[str, ...] = ()
+
 
 _WINDOW_FLAGS = (SINCE_FLAG, SEVERITY_FLAG, GREP_FLAG, LIMIT_FLAG)
 
@@ -60,7 +92,7 @@ def _from_cloud_logging(context: CommandContext, query: LogQuery, title: str, ar
     return render_logs(result)
 
 
-@command(
+@commands.command(
     "logs node",
     "A node's (or pool VM's) component logs from Cloud Logging: kube-proxy, kubelet, container runtime",
     args=(Arg("NAME", help="Node or VM name", parse=lambda v: resource_name(v, "node or VM name")),),
@@ -78,7 +110,7 @@ def logs_node(context: CommandContext, args: ParsedArgs) -> Reply:
     return _from_cloud_logging(context, query, f"{component or 'node components'} on {args.NAME}", args)
 
 
-@command(
+@commands.command(
     "logs pod",
     "A pod's logs (Cloud Logging, or the Kubernetes API where it is not configured)",
     args=(Arg("NS/NAME", help="namespace/pod", parse=namespaced_name),),
@@ -113,7 +145,7 @@ def logs_pod(context: CommandContext, args: ParsedArgs) -> Reply:
     return render_logs(result)
 
 
-@command(
+@commands.command(
     "logs autoscaler",
     "The cluster autoscaler's decisions (scale up, no scale up and why) from Cloud Logging",
     flags=_WINDOW_FLAGS,
@@ -123,3 +155,63 @@ def logs_pod(context: CommandContext, args: ParsedArgs) -> Reply:
 def logs_autoscaler(context: CommandContext, args: ParsedArgs) -> Reply:
     _require_logging(context, "the autoscaler's decisions")
     return _from_cloud_logging(context, _query(context, args, target="autoscaler"), "cluster autoscaler", args)
+
+
+_LINE_LIMIT = 400  # characters of one log line shown in Slack; the file has all of it
+
+
+def _line_text(line: LogLine) -> str:
+    when = line.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ") if line.timestamp else "-"
+    parts = [when, line.severity or "-"]
+    if line.origin:
+        parts.append(line.origin)
+    return " ".join(parts) + " " + line.text.replace("\n", " ")
+
+
+def render_logs(result: LogsResult) -> Reply:
+    title = f"Logs: {result.title} ({result.window}, {result.source})"
+    out = MessageBuilder()
+    out.header(title)
+    if result.explorer_url:
+        out.section(f"{link(result.explorer_url, 'Open in Logs Explorer')} (same query, same window)")
+    if result.filter:
+        out.context("Filter: " + code(result.filter))
+    texts = [_line_text(line) for line in result.lines]
+    if not texts:
+        out.section("_No log lines in this window._")
+    shown = 0
+    chunk: list[str] = []
+    budget = MAX_SECTION_TEXT - 10
+    for text in texts:
+        text = text if len(text) <= _LINE_LIMIT else text[: _LINE_LIMIT - 1] + "…"
+        if chunk and len(code_block("\n".join(chunk + [text]))) > budget:
+            if out.room <= 3:
+                break
+            out.section(code_block("\n".join(chunk)))
+            shown += len(chunk)
+            chunk = []
+        chunk.append(text)
+    if chunk and out.room > 2:
+        out.section(code_block("\n".join(chunk)))
+        shown += len(chunk)
+    long_lines = any(len(t) > _LINE_LIMIT for t in texts)
+    if shown < len(texts) or long_lines:
+        out.cut = True
+        if shown < len(texts):
+            out.context(f"…and {len(texts) - shown:,} more lines (all of them are attached)")
+    for note in result.notes:
+        out.context(escape(note))
+    attachment = None
+    if out.cut:
+        table = Table(title, ("TIME", "SEVERITY", "ORIGIN", "TEXT"), tuple(
+            (l.timestamp.isoformat() if l.timestamp else "", l.severity, l.origin, l.text) for l in result.lines
+        ))
+        attachment = table_attachment(f"logs-{result.cluster}.tsv", title, [table])
+    plain = [title]
+    if result.filter:
+        plain.append(f"Filter: {result.filter}")
+    if result.explorer_url:
+        plain.append(f"Logs Explorer: {result.explorer_url}")
+    plain += [f"  {t}" for t in texts] or ["  (no log lines in this window)"]
+    plain += list(result.notes)
+    return Reply(text=fallback_text(escape(f"{len(texts)} log lines: {result.title}")), blocks=out.build(), plain="\n".join(plain), attachment=attachment)

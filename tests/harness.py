@@ -10,13 +10,12 @@ and plays the user through the simulated Slack: ``slash``, ``mention`` and
         answer = bot.slash("nodes")
         assert "us-west1-b" in answer.all_text()
 
-Tests that need a command set of their own pass ``registry=Registry()``;
-the alerting tests pass ``registrars`` and ``thread_defaults``.
+Tests that need a command set of their own pass ``registry=Registry(...)``;
+the alerting tests pass ``alerts`` and ``thread_defaults``.
 """
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 import threading
 import time
@@ -27,16 +26,16 @@ from typing import Any, Literal
 from slack_bolt import App
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.clusters import ClusterRegistry
-from bot.commands.context import CommandContext
-from bot.commands.registry import Arg, CommandSpec, Flag, ParsedArgs, Registry
-from bot.commands.reply import Attachment, Reply
-from bot.commands.router import Router
+from bot.blocks import Attachment, Reply
+from bot.clusters import ClusterRegistry, build_clusters
+from bot.commands.door import Door
+from bot.commands.registry import AlertCommands, Arg, CommandContext, CommandSpec, Flag, ParsedArgs, Registry
 from bot.health import Health
 from bot.metrics import Metrics
 from bot.settings import AccessConfig, ClusterConfig, GkeConfig, HealthConfig, Settings, SlackConfig
 from bot.slack.app import build_slack_app
 from bot.slack.transports import HttpTransport, SocketModeTransport
+from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import Endpoints, SimServer
 from sim.slack.records import Ephemeral, Message, ResponsePost
 from sim.slack.sender import Delivery, SlackSender
@@ -60,17 +59,9 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def sim_cluster_configs(world: World, endpoints: Endpoints, directory: Path) -> list[ClusterConfig]:
-    """The simulated world's cluster as the bot's configuration names it.
-
-    Needs the simulated API server's kubeconfig writer; without it (early in
-    the project) the bot runs with no cluster configured.
-    """
-    try:
-        kubeconfig_module = importlib.import_module("sim.kube.kubeconfig")
-    except ImportError:
-        return []
+    """The simulated world's cluster as the bot's configuration names it."""
     kubeconfig = directory / "kubeconfig"
-    kubeconfig_module.write_kubeconfig(kubeconfig, endpoints.kube)
+    write_kubeconfig(kubeconfig, endpoints.kube)
     gke_clusters = world.google.clusters()
     if not gke_clusters:
         return [ClusterConfig(name="sim", kubeconfig=kubeconfig)]
@@ -93,28 +84,17 @@ def sim_cluster_configs(world: World, endpoints: Endpoints, directory: Path) -> 
 
 
 def build_cluster_registry(settings: Settings, clock: Any = None) -> ClusterRegistry:
-    """The real registry when the sources are there; an empty one before they land.
-
-    ``clock`` is the world's: log links then span the same simulated window as the query.
-    """
-    try:
-        factory = importlib.import_module("bot.sources.factory")
-    except ImportError:
-        factory = None
-    if factory is None or not settings.clusters:
+    """The real cluster registry; ``clock`` is the world's, so log links span the simulated window."""
+    if not settings.clusters:
         return ClusterRegistry([], settings.slack.channel_clusters)
-    return factory.build_registry(settings, clock=clock)
+    return build_clusters(settings, clock=clock)
 
 
 def default_registry() -> Registry:
-    """The global command registry, with the real commands imported so they are declared."""
-    from bot.commands.registry import registry
+    """Every command the bot runs, as the runtime builds it."""
+    from handlers import command_registry
 
-    try:
-        importlib.import_module("handlers")
-    except ImportError:
-        pass
-    return registry
+    return command_registry()
 
 
 class BotUnderTest:
@@ -129,9 +109,8 @@ class BotUnderTest:
         access: AccessConfig | None = None,
         clusters: list[ClusterConfig] | None = None,
         cluster_registry: ClusterRegistry | None = None,
-        services: dict[str, Any] | None = None,
+        alerts: AlertCommands | None = None,
         thread_defaults: Callable[[str, str], dict[str, str]] | None = None,
-        registrars: Sequence[Callable[[App], None]] = (),
         transports: Sequence[Via] = ("socket", "http"),
         health: bool = False,
         command: str = "/k8s",
@@ -145,9 +124,8 @@ class BotUnderTest:
         self._access = access or AccessConfig()
         self._clusters = clusters
         self._cluster_registry = cluster_registry
-        self._services = dict(services or {})
+        self._alerts = alerts
         self._thread_defaults = thread_defaults
-        self._registrars = tuple(registrars)
         self._transport_names = tuple(transports)
         self._with_health = health
         self._command = command
@@ -156,7 +134,7 @@ class BotUnderTest:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.metrics = Metrics()
         self.settings: Settings | None = None
-        self.router: Router | None = None
+        self.door: Door | None = None
         self.app: App | None = None
         self.socket: SocketModeTransport | None = None
         self.http: HttpTransport | None = None
@@ -179,18 +157,18 @@ class BotUnderTest:
         work_dir = Path(self._tmp.name)
         self.settings = self._settings(work_dir)
         clusters = self._cluster_registry or build_cluster_registry(self.settings, self.world.clock)
-        self.router = Router(
-            settings=self.settings,
-            clusters=clusters,
-            clock=self.world.clock,
-            registry=self._registry or default_registry(),
-            services=self._services,
+        self.door = Door(
+            self.settings,
+            clusters,
+            self.world.clock,
+            self._registry or default_registry(),
+            alerts=self._alerts,
+            metrics=self.metrics,
         )
         self.app = build_slack_app(
             self.settings,
-            self.router,
+            self.door,
             thread_defaults=self._thread_defaults,
-            registrars=self._registrars,
             metrics=self.metrics,
         )
         if "http" in self._transport_names:
@@ -365,10 +343,10 @@ class SampleCommands:
         for spec in (
             CommandSpec("echo", "Repeat words, and the thread's defaults", self._echo,
                         args=(Arg("words", optional=True),), flags=(Flag("--loud", takes_value=False),),
-                        needs_cluster=False, family="echo"),
-            CommandSpec("explode", "Always fails", self._explode, needs_cluster=False, family="explode"),
-            CommandSpec("logs", "Component logs", self._logs, needs_cluster=False, sensitive=True, family="logs"),
-            CommandSpec("table", "A long table", self._table, needs_cluster=False, family="table"),
+                        needs_cluster=False),
+            CommandSpec("explode", "Always fails", self._explode, needs_cluster=False),
+            CommandSpec("logs", "Component logs", self._logs, needs_cluster=False, sensitive=True),
+            CommandSpec("table", "A long table", self._table, needs_cluster=False),
         ):
             self.registry.add(spec)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import handlers.alerts  # noqa: F401  (declares the commands)
 from bot.alerts.render import IncidentSummary
-from bot.alerts.scheduler import MuteResult
+from bot.alerts.store import MuteResult
+from bot.blocks import Reply
 from bot.clusters import ClusterRegistry
-from bot.commands.invocation import Invocation
-from bot.commands.registry import registry
-from bot.commands.router import Router
+from bot.commands.door import Door
+from bot.commands.registry import AlertCommands, Invocation
 from bot.settings import Settings
+from handlers import command_registry
 from sim.clock import SimClock
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -31,6 +31,10 @@ class RecordingAlerts:
         self.calls.append(("ack", incident_id, user))
         return type("I", (), {"id": incident_id, "title": "x", "acknowledged_by": user})()
 
+    def resolve(self, incident_id: int, user: str):
+        self.calls.append(("resolve", incident_id, user))
+        return type("I", (), {"id": incident_id, "title": "x", "acknowledged_by": None})()
+
     def mute(self, target: str, duration: timedelta, user: str) -> MuteResult:
         self.calls.append(("mute", target, duration, user))
         return MuteResult(target, NOW + duration)
@@ -40,18 +44,16 @@ class RecordingAlerts:
         return MuteResult(target, None)
 
 
-def router(services: dict) -> Router:
-    return Router(settings=Settings(), clusters=ClusterRegistry([]), clock=SimClock(NOW), registry=registry,
-                  services=services)
+def router(alerts: AlertCommands | None) -> Door:
+    return Door(Settings(), ClusterRegistry([]), SimClock(NOW), command_registry(), alerts=alerts)
 
 
-def ask(r: Router, text: str):
-    reply, _ = r.run(Invocation(text=text, user_id="U0ALICE"))
-    return reply
+def ask(door: Door, text: str) -> Reply:
+    return door.run(Invocation(text=text, user_id="U0ALICE")).reply
 
 
 def test_list_links_threads_and_escapes_titles():
-    reply = ask(router({"alerts": RecordingAlerts()}), "alerts")
+    reply = ask(router(RecordingAlerts()), "alerts")
     body = str([b.to_dict() for b in reply.blocks])
     assert "https://sim.slack.com/archives/C1/p1" in body
     assert "&lt;never&gt;" in body and "<never>" not in body
@@ -59,7 +61,7 @@ def test_list_links_threads_and_escapes_titles():
 
 def test_ack_and_mute_record_who_and_validate_input():
     alerts = RecordingAlerts()
-    r = router({"alerts": alerts})
+    r = router(alerts)
     assert ask(r, "alerts ack 7").ok
     assert ask(r, "alerts mute pending-pods 2h").ok
     assert ask(r, "alerts unmute #7").ok
@@ -70,6 +72,6 @@ def test_ack_and_mute_record_who_and_validate_input():
 
 
 def test_without_the_service_the_commands_say_alerts_are_off():
-    reply = ask(router({}), "alerts")
+    reply = ask(router(None), "alerts")
     assert not reply.ok
     assert "not running" in reply.text

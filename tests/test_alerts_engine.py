@@ -84,7 +84,9 @@ def test_buttons_drill_down_with_cluster_and_vm(world, tmp_path):
     assert values["run_command:pods"] == "pods --pending -A --cluster prod"
     assert values["run_command:logs"] == "logs node gke-prod-default-0 --component kube-proxy --cluster prod"
     assert values["run_command:ssh"] == "ssh gke-prod-default-0 --cluster prod"
-    assert {"incident:ack", "incident:resolve", "incident:mute"} <= set(values)
+    assert values["run_command:ack"] == f"alerts ack {engine.store.open_incidents()[0].id}"
+    assert values["run_command:resolve"].startswith("alerts resolve ")
+    assert values["run_command:mute"].endswith(" 1h") and values["run_command:mute"].startswith("alerts mute ")
 
 
 def test_resolves_after_clean_checks_without_flapping(world, tmp_path):

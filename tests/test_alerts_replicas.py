@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.alerts.scheduler import OUTBOX_FLUSH_SECONDS, AlertService
-from bot.runtime import build_alerts, build_clusters
+from bot.clusters import build_clusters
+from bot.runtime import build_alerts
 from bot.settings import Settings
 from bot.slack.client import build_web_client
 from sim.bot_config import bot_config, write_files
@@ -36,7 +37,7 @@ def replicas(tmp_path: Path) -> Iterator[tuple[World, str, AlertService, AlertSe
             )
             config["leader_election"] = {"enabled": True, "cluster": cluster, "identity": identity, "namespace": "k8s-chatops"}
             settings = Settings(**config)
-            services.append(build_alerts(settings, build_clusters(settings, world.clock), world.clock, build_web_client(settings.slack)))
+            services.append(build_alerts(settings, build_clusters(settings, clock=world.clock), world.clock, build_web_client(settings.slack)))
         try:
             yield world, cluster, services[0], services[1]
         finally:

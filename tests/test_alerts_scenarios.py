@@ -14,10 +14,10 @@ from bot.alerts.scheduler import AlertService
 from bot.alerts.store import IncidentStore
 from bot.clusters import ClusterHandle, ClusterRegistry
 from bot.settings import AlertConfig, ClusterConfig, GkeConfig
-from bot.sources.compute import ComputeSource, groups_client_for, instances_client_for
-from bot.sources.gke import GkeSource, cluster_manager_for
-from bot.sources.kube import KubeSource
-from bot.sources.kube_client import api_client_for_url
+from bot.sources.google.compute import ComputeSource, groups_client_for, instances_client_for
+from bot.sources.google.gke import GkeSource, cluster_manager_for
+from bot.sources.kube.reader import KubeSource
+from bot.sources.kube.client import api_client_for_url
 from sim import scenario
 from sim.server import SimServer
 from sim.world import World

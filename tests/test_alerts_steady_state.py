@@ -17,7 +17,7 @@ from bot.alerts.notifier import SlackNotifier
 from bot.alerts.scheduler import AlertService
 from bot.alerts.store import IncidentStore
 from bot.settings import Settings
-from bot.sources.factory import build_registry
+from bot.clusters import build_clusters as build_registry
 from sim.bot_config import bot_config, write_files
 from sim.scenario import load, load_spec
 from sim.server import SimServer
@@ -52,7 +52,7 @@ def test_a_steady_state_cycle_lists_nothing_and_reads_no_vms(service: tuple[Aler
     alerts, server, world = service
     unwatched = alerts.run_cycle("shop-prod")
     alerts.watch()
-    cache = alerts.cache("shop-prod")
+    cache = alerts.clusters.get("shop-prod").watch
     assert cache is not None
     assert cache.wait_until(lambda held: held.synced, timeout=10), "the watch cache synced"
     world.clock.advance(60)
@@ -74,7 +74,7 @@ def test_a_steady_state_cycle_lists_nothing_and_reads_no_vms(service: tuple[Aler
 def test_a_change_reaches_the_cycle_through_the_watch(service: tuple[AlertService, SimServer, World]) -> None:
     alerts, _, world = service
     alerts.watch()
-    cache = alerts.cache("shop-prod")
+    cache = alerts.clusters.get("shop-prod").watch
     assert cache is not None
     assert cache.wait_until(lambda held: held.synced, timeout=10)
     [node] = world.kube.items("nodes")
@@ -88,7 +88,7 @@ def test_a_change_reaches_the_cycle_through_the_watch(service: tuple[AlertServic
 def test_an_api_that_stops_answering_is_noticed_despite_the_cache(service: tuple[AlertService, SimServer, World]) -> None:
     alerts, _, world = service
     alerts.watch()
-    cache = alerts.cache("shop-prod")
+    cache = alerts.clusters.get("shop-prod").watch
     assert cache is not None and cache.wait_until(lambda held: held.synced, timeout=10)
     world.faults.kube_down = True
     alerts.run_cycle("shop-prod")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.analysis.cluster_config import NO_MAINTENANCE_WINDOW, NO_RELEASE_CHANNEL, NODE_POOL_BEHIND, config_findings
 from bot.model.findings import ZONAL_CLUSTER
-from test_handlers_world import make_cluster, make_pool
+from tests.fakes import make_cluster, make_pool
 
 
 def test_zonal_cluster_is_a_warning_with_the_regional_fix() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.analysis.nodes import count_nodes, minors_behind, node_problems, total_counts, version_skew
 from bot.model.kube import Condition
-from test_handlers_world import make_node
+from tests.fakes import make_node
 
 
 def test_counts_per_zone_and_pool() -> None:

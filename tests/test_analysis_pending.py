@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.analysis.pending import group_pending, normalize_reason, pod_problem
-from test_handlers_world import make_event, make_pod, shortfall_events, shortfall_pods
+from tests.fakes import make_event, make_pod, shortfall_events, shortfall_pods
 
 
 def test_scheduler_message_is_reduced_to_its_objections() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.analysis.registration import exclusion_reason, registration_by_zone, unregistered_vms
-from test_handlers_world import make_node, make_pool, make_vm, shortfall_nodes, shortfall_vms
+from tests.fakes import make_node, make_pool, make_vm, shortfall_nodes, shortfall_vms
 
 
 def test_zonal_shortfall_names_the_vms_in_b_and_c() -> None:

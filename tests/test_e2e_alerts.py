@@ -38,6 +38,7 @@ class Deployment:
         start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
         self.world, self.cluster, location = build_world(scenario=scenario, nodes=None, pods=None, start=start)
         self.server = SimServer(self.world)
+        self.seen_buttons: dict[tuple[str, str], str] = {}
         endpoints = self.server.start()
         kubeconfig = write_kubeconfig(directory / "kubeconfig", endpoints.kube, context="sim", cluster=self.cluster)
         config = bot_config(
@@ -88,7 +89,17 @@ class Deployment:
         return answers[-1].all_text()
 
     def click(self, action_id: str, incident_id: int, parent: Message, user: str) -> Any:
-        delivery = self.sender.block_action(action_id, str(incident_id), user=user, message_ts=parent.ts)
+        """Click the button ``action_id`` of ``parent``, as a client that may still show an older edit would.
+
+        The button's value is read off the message the first time it is seen
+        there, and must name the incident; a later click reuses it even after an
+        edit took the button away, as a stale client would send it.
+        """
+        shown = [e["value"] for b in parent.blocks or [] if b.get("type") == "actions"
+                 for e in b["elements"] if e["action_id"] == action_id]
+        value = self.seen_buttons.setdefault((parent.ts, action_id), shown[0] if shown else "")
+        assert str(incident_id) in value.split(), f"{action_id} does not name incident {incident_id}: {value!r}"
+        delivery = self.sender.block_action(action_id, value, user=user, message_ts=parent.ts)
         assert delivery.acked, f"{action_id} was not acknowledged: {delivery.body}"
         return delivery
 
@@ -317,7 +328,7 @@ def test_nodes_and_pending_pods_are_answered_from_the_watch_cache_once_it_has_sy
     pending_listed = d.ask("pods --pending -A")
     assert d.bot is not None and d.bot.alerts is not None
     d.bot.alerts.watch()
-    cache = d.bot.alerts.cache(d.cluster)
+    cache = d.bot.clusters.get(d.cluster).watch
     assert cache is not None and cache.wait_until(lambda held: held.synced, timeout=10)
 
     d.server.traffic.reset()

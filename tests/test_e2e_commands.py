@@ -23,9 +23,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.render.limits import limit_violations
+from bot.blocks import limit_violations
 from bot.settings import AccessConfig, AccessRule, ClusterConfig, Settings, SlackConfig
-from bot.sources.factory import build_registry
+from bot.clusters import build_clusters as build_registry
 from sim import scenario
 from sim.kube import builders as kube
 from sim.kube.kubeconfig import write_kubeconfig

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.model.gke import Operation
-from bot.render.limits import limit_violations
-from test_handlers_world import (
+from bot.blocks import limit_violations
+from tests.fakes import (
     NOW,
     FakeGke,
     FakeKube,

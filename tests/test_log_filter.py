@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import BadInput
 from bot.sources.contracts import LogQuery
-from bot.sources.log_filter import build_filter, explorer_url, quote_filter_value
+from bot.sources.google.log_filter import build_filter, explorer_url, quote_filter_value
 from sim.google.log_filter import compile_filter
 
 SINCE = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

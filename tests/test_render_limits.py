@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render.limits import Button, MessageBuilder, limit_violations
+from bot.blocks import Button, MessageBuilder, limit_violations
 
 
 def test_many_lines_are_summarized_within_fifty_blocks() -> None:

@@ -7,18 +7,18 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.commands.invocation import Invocation
-from bot.commands.registry import CommandSpec
-from bot.commands.reply import Reply
+from bot.commands.access import AccessPolicy
+from bot.commands.registry import CommandSpec, Invocation
+from bot.blocks import Reply
 from bot.metrics import Metrics
 from bot.settings import AccessConfig, AccessRule
-from bot.slack.access import AccessPolicy, SlackUsergroups
+from bot.slack.app import SlackUsergroups
 from sim.server import SimServer
 from sim.world import World
 
 
 def spec(name: str, *, sensitive: bool = False) -> CommandSpec:
-    return CommandSpec(name, "", lambda ctx, args: Reply(text=""), family=name.split()[0], sensitive=sensitive)
+    return CommandSpec(name, "", lambda ctx, args: Reply(text=""), sensitive=sensitive)
 
 
 def asked(user_id: str = "U1", channel_id: str = "C1", channel_name: str = "ops", **extra: object) -> Invocation:

@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.commands.context import CommandContext
-from bot.commands.registry import CommandSpec, ParsedArgs, Registry
-from bot.commands.reply import Reply
-from bot.slack.answer_pool import BUSY_TEXT
+from bot.commands.registry import CommandContext, CommandSpec, ParsedArgs, Registry
+from bot.blocks import Reply
+from bot.slack.delivery import BUSY_TEXT
 from sim.world import World
 from tests.harness import ANSWER_TIMEOUT, BotUnderTest
 
@@ -30,7 +29,7 @@ class Gate:
     def __init__(self) -> None:
         self.open = threading.Event()
         self.registry = Registry()
-        self.registry.add(CommandSpec("slow", "Waits for the test", self._slow, needs_cluster=True, family="slow"))
+        self.registry.add(CommandSpec("slow", "Waits for the test", self._slow, needs_cluster=True))
 
     def _slow(self, ctx: CommandContext, args: ParsedArgs) -> Reply:
         self.open.wait(ANSWER_TIMEOUT)

@@ -10,9 +10,9 @@ import pytest
 from bot.errors import BadInput, Forbidden, NotFound, Unreachable
 from bot.model.gke import GkeCluster
 from bot.settings import GkeConfig
-from bot.sources.compute import ComputeSource, groups_client_for, instances_client_for
-from bot.sources.compute_parse import pool_from_group_name, pools_by_group
-from bot.sources.gke import GkeSource, cluster_manager_for
+from bot.sources.google.compute import ComputeSource, groups_client_for, instances_client_for
+from bot.sources.google.compute_parse import pool_from_group_name, pools_by_group
+from bot.sources.google.gke import GkeSource, cluster_manager_for
 from sim.google import names
 from sim.server import Endpoints, SimServer
 from sim.world import World

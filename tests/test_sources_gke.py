@@ -10,8 +10,8 @@ from google.api_core.retry import Retry, if_transient_error
 
 from bot.errors import Forbidden, NotFound, Unreachable
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources.gke import GkeSource, cluster_manager_for
-from bot.sources.gke_parse import rrule_summary
+from bot.sources.google.gke import GkeSource, cluster_manager_for
+from bot.sources.google.gke_parse import rrule_summary
 from sim.server import Endpoints, SimServer
 from sim.world import World
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.sources.kube_parse import (
+from bot.sources.kube.parse import (
     byte_count,
     millicores,
     parse_event,

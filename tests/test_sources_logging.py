@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import BadInput, Forbidden, Unreachable
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources.cloud_logging import CloudLoggingSource
+from bot.sources.google.cloud_logging import CloudLoggingSource
 from bot.sources.contracts import LogQuery
 from sim.google import builders
 from sim.server import Endpoints, SimServer

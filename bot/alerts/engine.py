@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.alerts import render
@@ -25,7 +25,6 @@ from bot.settings import AlertConfig
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-MUTE_BUTTON_DURATION = timedelta(hours=1)
 
 
 def incident_state(incident: Incident) -> render.IncidentState:

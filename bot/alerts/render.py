@@ -23,15 +23,25 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks import (
+    RUN_COMMAND,
+    SECTION_TEXT_BUDGET,
+    command_button,
+    escape,
+    link,
+    on_cluster,
+    truncate,
+)
 from bot.model.findings import Finding
-from bot.render.mrkdwn import escape, link, truncate
 
-SECTION_LIMIT = 2900
+SECTION_LIMIT = SECTION_TEXT_BUDGET
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
-ACK_ACTION = "incident:ack"
-RESOLVE_ACTION = "incident:resolve"
-MUTE_ACTION = "incident:mute"
-RUN_COMMAND_PREFIX = "run_command"
+# The incident's own buttons are commands like every other button (``alerts ack 12``), so a
+# click passes the same access rules and audit as the typed command; these are their action ids.
+ACK_ACTION = f"{RUN_COMMAND}:ack"
+RESOLVE_ACTION = f"{RUN_COMMAND}:resolve"
+MUTE_ACTION = f"{RUN_COMMAND}:mute"
+MUTE_BUTTON_DURATION = "1h"
 
 
 def parent_marker(incident_id: int) -> str:
@@ -106,24 +116,20 @@ def drilldown_buttons(state: IncidentState) -> list[ButtonElement]:
     """Commands that answer the next question: which zones, which pods, what did the node log."""
     cluster = state.cluster
     buttons = [
-        ButtonElement(text="Nodes by zone", action_id=f"{RUN_COMMAND_PREFIX}:nodes", value=f"nodes --cluster {cluster}"),
-        ButtonElement(
-            text="Pending pods", action_id=f"{RUN_COMMAND_PREFIX}:pods", value=f"pods --pending -A --cluster {cluster}"
-        ),
+        command_button("Nodes by zone", on_cluster("nodes", cluster), key="nodes"),
+        command_button("Pending pods", on_cluster("pods --pending -A", cluster), key="pods"),
     ]
     machines = list(state.facts.get("vms") or state.facts.get("nodes") or [])
     if machines:
         vm = str(machines[0])
         buttons.append(
-            ButtonElement(
-                text=f"kube-proxy logs of {truncate(vm, 40)}",
-                action_id=f"{RUN_COMMAND_PREFIX}:logs",
-                value=f"logs node {vm} --component kube-proxy --cluster {cluster}",
+            command_button(
+                f"kube-proxy logs of {truncate(vm, 40)}",
+                on_cluster(f"logs node {vm} --component kube-proxy", cluster),
+                key="logs",
             )
         )
-        buttons.append(
-            ButtonElement(text="SSH hint", action_id=f"{RUN_COMMAND_PREFIX}:ssh", value=f"ssh {vm} --cluster {cluster}")
-        )
+        buttons.append(command_button("SSH hint", on_cluster(f"ssh {vm}", cluster), key="ssh"))
     return buttons
 
 
@@ -158,10 +164,12 @@ def parent_message(state: IncidentState, now: datetime) -> Message:
                     *(
                         []
                         if state.acknowledged_by
-                        else [ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(state.id), style="primary")]
+                        else [command_button("Acknowledge", f"alerts ack {state.id}", key="ack", style="primary")]
                     ),
-                    ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=str(state.id)),
-                    ButtonElement(text="Mute 1h", action_id=MUTE_ACTION, value=str(state.id)),
+                    command_button("Resolve", f"alerts resolve {state.id}", key="resolve"),
+                    command_button(
+                        f"Mute {MUTE_BUTTON_DURATION}", f"alerts mute {state.id} {MUTE_BUTTON_DURATION}", key="mute"
+                    ),
                 ],
             )
         )

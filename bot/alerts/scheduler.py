@@ -12,8 +12,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -23,19 +22,18 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts import render
 from bot.alerts.checks import checked_kinds, next_marks, run_checks
-from bot.alerts.engine import MUTE_BUTTON_DURATION, IncidentEngine
+from bot.alerts.engine import IncidentEngine
 from bot.alerts.notifier import SlackNotifier
 from bot.alerts.snapshot import ClusterSnapshot, take_snapshot
-from bot.alerts.store import Incident, IncidentStore
+from bot.alerts.store import Incident, IncidentStore, MuteResult
 from bot.analysis.cluster_config import config_findings
 from bot.clock import Clock
 from bot.clusters import ClusterRegistry
 from bot.errors import BadInput, ChatOpsError, NotFound
-from bot.metrics import Metrics, metrics as default_metrics
+from bot.metrics import Metrics
+from bot.metrics import metrics as default_metrics
 from bot.model.findings import Finding
 from bot.settings import AlertConfig
-from bot.sources.kube import KubeSource
-from bot.sources.kube_cache import KubeCache
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +78,6 @@ class AlwaysLeader:
         return True
 
 
-@dataclass(frozen=True)
-class MuteResult:
-    target: str  # "incident #12" or a kind
-    until: datetime | None
-
-
 class AlertService:
     def __init__(
         self,
@@ -110,7 +102,6 @@ class AlertService:
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
         self._scheduler: BackgroundScheduler | None = None
         self._key = uuid.uuid4().hex
-        self._caches: dict[str, KubeCache] = {}
         self._previous: dict[str, ClusterSnapshot] = {}
 
     # -- cycles ------------------------------------------------------------------------
@@ -125,11 +116,12 @@ class AlertService:
                 snapshot = take_snapshot(
                     handle,
                     self.clock,
-                    cache=self._caches.get(cluster_name),
+                    cache=handle.watch,
                     previous=self._previous.get(cluster_name),
                     vms_max_age=timedelta(seconds=self.settings.vm_refresh_seconds),
                 )
                 self._previous[cluster_name] = snapshot
+                handle.recent_vms = tuple(snapshot.vms)
                 marks = self.store.first_seen(cluster_name)
                 findings = run_checks(snapshot, marks, self.settings)
                 self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks))
@@ -165,13 +157,12 @@ class AlertService:
     # -- scheduling --------------------------------------------------------------------
 
     def watch(self) -> None:
-        """Keep nodes and problem pods of every cluster in watch caches, so cycles need no lists."""
-        for handle in self.clusters:
-            if handle.name not in self._caches and isinstance(handle.kube, KubeSource):
-                self._caches[handle.name] = KubeCache(handle.kube).start()
+        """Keep nodes and problem pods of every cluster in watch caches, so cycles need no lists.
 
-    def cache(self, cluster_name: str) -> KubeCache | None:
-        return self._caches.get(cluster_name)
+        The caches belong to the cluster handles, where commands read them too.
+        """
+        for handle in self.clusters:
+            handle.start_watch()
 
     def last_snapshot(self, cluster_name: str) -> ClusterSnapshot | None:
         """What the last cycle of ``cluster_name`` judged (for operators and tests)."""
@@ -233,9 +224,7 @@ class AlertService:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         _RUNNING.pop(self._key, None)
-        for cache in self._caches.values():
-            cache.stop()
-        self._caches.clear()
+        self.clusters.stop_watches()
 
     def jobs(self, jobstore: str | None = None) -> list[Any]:
         """Scheduled jobs, all or those of one store ("default": kept in the database; "local")."""
@@ -276,49 +265,6 @@ class AlertService:
 
     def thread_defaults(self, channel: str, thread_ts: str) -> dict[str, str]:
         return self.engine.thread_defaults(channel, thread_ts)
-
-    def registrar(self, app: Any) -> None:
-        """Bolt listeners for the incident buttons: ack at once, then act and record who clicked.
-
-        The parent's edit is what everyone sees when a click works. A click that
-        changes nothing (the incident was resolved meanwhile, or someone else
-        acknowledged it first, in a message not yet refreshed on this client)
-        tells only the clicker why, so nobody wonders whether the button works.
-        """
-
-        def on_button(act: Callable[[int, str], str | None]) -> Callable[..., None]:
-            def listener(ack: Callable[[], None], body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-                ack()
-                user = str((body.get("user") or {}).get("id", ""))
-                try:
-                    refusal = act(int(action.get("value", "")), user)
-                except ValueError:
-                    refusal = "That button does not name an incident."
-                except ChatOpsError as exc:
-                    refusal = str(exc)
-                if refusal:
-                    respond(text=refusal, response_type="ephemeral", replace_original=False)
-
-            return listener
-
-        def acknowledge(incident_id: int, user: str) -> str | None:
-            incident = self.acknowledge(incident_id, user)
-            if incident.acknowledged_by != user:
-                first = render.user_mention(incident.acknowledged_by or "")
-                return f"Incident #{incident.id} was already acknowledged by {first}."
-            return None
-
-        def resolve(incident_id: int, user: str) -> str | None:
-            self.resolve(incident_id, user)
-            return None
-
-        def mute(incident_id: int, user: str) -> str | None:
-            self.mute(str(incident_id), MUTE_BUTTON_DURATION, user)
-            return None
-
-        app.action(render.ACK_ACTION)(on_button(acknowledge))
-        app.action(render.RESOLVE_ACTION)(on_button(resolve))
-        app.action(render.MUTE_ACTION)(on_button(mute))
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -15,7 +15,13 @@ from bot.alerts.upgrade_checks import nodes_in_upgrade
 from bot.analysis.cluster_config import region_of
 from bot.analysis.pending import group_pending
 from bot.analysis.registration import registration_by_zone
-from bot.model.findings import AUTOSCALER_AT_MAX, NODES_NOT_READY, PENDING_PODS, UNREGISTERED_VMS, Finding
+from bot.model.findings import (
+    AUTOSCALER_AT_MAX,
+    NODES_NOT_READY,
+    PENDING_PODS,
+    UNREGISTERED_VMS,
+    Finding,
+)
 from bot.model.kube import Node, Pod
 from bot.settings import AlertConfig
 

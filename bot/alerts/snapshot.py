@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.analysis.pending import AUTOSCALER_EVENT_SELECTORS
 from bot.clock import Clock
-from bot.sources.compute_parse import pools_by_group
 from bot.clusters import ClusterHandle
 from bot.errors import ChatOpsError
 from bot.model.gke import GkeCluster, ManagedVm, Operation
 from bot.model.kube import DisruptionBudget, Event, Node, Pod
+from bot.sources.google.compute_parse import pools_by_group
 
 if TYPE_CHECKING:
-    from bot.sources.kube_cache import KubeCache
+    from bot.sources.kube.cache import KubeCache
 
 log = logging.getLogger(__name__)
 

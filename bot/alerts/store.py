@@ -11,17 +11,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, create_engine, delete, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from bot.model.findings import Finding
 
 STORE_FILENAME = "incidents.sqlite3"
+
+
+
+@dataclass(frozen=True)
+class MuteResult:
+    """What a mute or unmute applied to, and until when."""
+
+    target: str  # "incident #12" or a kind
+    until: datetime | None
 
 
 class UtcDateTime(TypeDecorator[datetime]):

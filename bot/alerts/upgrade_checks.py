@@ -11,8 +11,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
-from bot.analysis.operations import duration, explain_unreachable, progress_percent, regional_fix, target_version
-from bot.model.findings import CONTROL_PLANE_UNREACHABLE, MASTER_UPGRADE, NODE_POOL_UPGRADE, Finding
+from bot.analysis.operations import (
+    duration,
+    explain_unreachable,
+    progress_percent,
+    regional_fix,
+    target_version,
+)
+from bot.model.findings import (
+    CONTROL_PLANE_UNREACHABLE,
+    MASTER_UPGRADE,
+    NODE_POOL_UPGRADE,
+    Finding,
+)
 from bot.model.gke import Operation
 from bot.model.kube import Node, Pod
 from bot.settings import AlertConfig

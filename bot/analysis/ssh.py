@@ -8,11 +8,25 @@ already restrict names, because the line is meant to be pasted into a shell.
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from urllib.parse import quote
 
-from bot.results.links import SshHint
-
 IAP_RANGE = "35.235.240.0/20"
+
+
+@dataclass(frozen=True)
+class SshHint:
+    """Everything needed to get a shell on a node-pool VM through IAP."""
+
+    cluster: str
+    target: str  # node or VM name
+    zone: str
+    project: str
+    registered: bool  # False: a VM of the pool that never became a node
+    ssh_command: str
+    browser_url: str
+    firewall_command: str
+    credentials_command: str
 
 
 def _region_or_zone_flag(location: str) -> str:

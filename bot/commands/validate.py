@@ -29,7 +29,7 @@ SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICA
 
 def dns_label(value: str, what: str = "name") -> str:
     if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise BadInput(f"`{_show(value)}` is not a valid {what}: lowercase letters, digits and '-', at most 63.")
+        raise BadInput(f"`{shown(value)}` is not a valid {what}: lowercase letters, digits and '-', at most 63.")
     return value
 
 
@@ -37,7 +37,7 @@ def resource_name(value: str, what: str = "name") -> str:
     """Node, pod and VM names: DNS subdomains (dots allowed), at most 253 characters."""
     if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
         raise BadInput(
-            f"`{_show(value)}` is not a valid {what}: lowercase letters, digits, '-' and '.', at most 253."
+            f"`{shown(value)}` is not a valid {what}: lowercase letters, digits, '-' and '.', at most 253."
         )
     return value
 
@@ -61,18 +61,18 @@ def label_selector(value: str) -> str:
     for term in _split_terms(value):
         match = _SELECTOR_TERM.match(term)
         if not match:
-            raise BadInput(f"`{_show(term)}` is not a label selector term (try `key=value`, `key in (a,b)`, `!key`).")
+            raise BadInput(f"`{shown(term)}` is not a label selector term (try `key=value`, `key in (a,b)`, `!key`).")
         key = match.group("key") or match.group("nkey")
         if not _LABEL_KEY.match(key):
-            raise BadInput(f"`{_show(key)}` is not a valid label key.")
+            raise BadInput(f"`{shown(key)}` is not a valid label key.")
         values = [match.group("value")] if match.group("op") else []
         if match.group("setop"):
             values = [v.strip() for v in match.group("values").split(",")]
             if not any(values):
-                raise BadInput(f"`{_show(term)}` needs at least one value in the parentheses.")
+                raise BadInput(f"`{shown(term)}` needs at least one value in the parentheses.")
         for item in values:
             if item is not None and (len(item) > 63 or not _LABEL_VALUE.match(item)):
-                raise BadInput(f"`{_show(item)}` is not a valid label value.")
+                raise BadInput(f"`{shown(item)}` is not a valid label value.")
     return value.strip()
 
 
@@ -96,7 +96,7 @@ def duration(value: str) -> timedelta:
     """``30s``, ``15m``, ``2h``, ``7d``; at most 30 days."""
     match = _DURATION.match(value.strip().lower())
     if not match:
-        raise BadInput(f"`{_show(value)}` is not a duration: use a number and s, m, h or d, e.g. `15m` or `2h`.")
+        raise BadInput(f"`{shown(value)}` is not a duration: use a number and s, m, h or d, e.g. `15m` or `2h`.")
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0 or seconds > 30 * 86400:
         raise BadInput("A duration is more than 0 and at most 30 days.")
@@ -106,13 +106,13 @@ def duration(value: str) -> timedelta:
 def severity(value: str) -> str:
     upper = value.strip().upper()
     if upper not in SEVERITIES:
-        raise BadInput(f"`{_show(value)}` is not a severity: one of {', '.join(s.lower() for s in SEVERITIES)}.")
+        raise BadInput(f"`{shown(value)}` is not a severity: one of {', '.join(s.lower() for s in SEVERITIES)}.")
     return upper
 
 
 def positive_int(value: str, *, maximum: int = 1000) -> int:
     if not value.isdigit() or not 0 < int(value) <= maximum:
-        raise BadInput(f"`{_show(value)}` is not a whole number from 1 to {maximum}.")
+        raise BadInput(f"`{shown(value)}` is not a whole number from 1 to {maximum}.")
     return int(value)
 
 
@@ -125,7 +125,7 @@ def free_text(value: str, *, maximum: int = 200) -> str:
     return value
 
 
-def _show(value: str, limit: int = 60) -> str:
+def shown(value: str, limit: int = 60) -> str:
     """A user's value, shortened and stripped of backticks, for quoting in an error."""
     cleaned = value.replace("`", "'")
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

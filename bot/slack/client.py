@@ -17,7 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
-from bot.metrics import Metrics, metrics as default_metrics
+from bot.metrics import Metrics
+from bot.metrics import metrics as default_metrics
 from bot.settings import SlackConfig
 
 RATE_LIMIT_RETRIES = 3

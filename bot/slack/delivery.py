@@ -1,7 +1,15 @@
-"""Deliver a command's ``Reply`` to Slack: via response_url, in a thread, and its file.
+"""How answers reach Slack after the ack: a pool of their own, then a response_url, a thread or a file.
 
-Answering happens after the ack, on a worker thread, where an exception has
-nobody to go to: every Slack failure here is logged and counted, never raised.
+Slack drops a request that is not acknowledged within 3 seconds. Bolt's lazy
+listeners share one small executor with the acknowledgements, so a burst of
+slow answers (``nodes`` on a cluster of thousands) made new requests wait
+behind them until Slack gave up. Answers run in ``AnswerPool`` instead, a few
+at a time; the rest wait in a bounded backlog (a response_url stays usable
+for 30 minutes), and past that the request is refused at once with a
+sentence rather than queued without end.
+
+Answering happens on a worker thread, where an exception has nobody to go
+to: every Slack failure in ``Answerer`` is logged and counted, never raised.
 A summarized answer's full table goes where only its audience can see it: the
 channel for a public answer, a direct message for an ephemeral one.
 """
@@ -9,6 +17,9 @@ channel for a public answer, a direct message for an ephemeral one.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +27,61 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.commands.reply import Attachment, Reply
-from bot.metrics import Metrics, metrics as default_metrics
-from bot.render.mrkdwn import escape
+from bot.blocks import Attachment, Reply, escape
+from bot.metrics import Metrics
+from bot.metrics import metrics as default_metrics
 
 log = logging.getLogger(__name__)
 
 
+BUSY_TEXT = "The bot is busy answering other requests; try again in a minute."
+
+
+class AnswerPool:
+    def __init__(self, workers: int, backlog: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answer")
+        self._capacity = workers + backlog
+        self._taken = 0
+        self._lock = threading.Lock()
+
+    def has_room(self) -> bool:
+        """Whether ``submit`` would take work now (for an ack that says "busy" instead)."""
+        with self._lock:
+            return self._taken < self._capacity
+
+    def submit(self, work: Callable[[], None]) -> bool:
+        """Start ``work`` soon; False (and nothing started) when the backlog is full or the pool stopped."""
+        with self._lock:
+            if self._taken >= self._capacity:
+                log.warning("answer backlog full; refusing a request")
+                return False
+            self._taken += 1
+
+        def run() -> None:
+            try:
+                work()
+            except Exception:  # an escaped exception would only vanish into the thread
+                log.exception("answering a Slack request failed")
+            finally:
+                self._release()
+
+        try:
+            self._executor.submit(run)
+        except RuntimeError:  # shut down: the bot is stopping
+            self._release()
+            return False
+        return True
+
+    def _release(self) -> None:
+        with self._lock:
+            self._taken -= 1
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
 def context_note(text: str) -> dict[str, Any]:
+    """A one-line note under an answer (where its file went)."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 

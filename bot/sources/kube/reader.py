@@ -21,9 +21,9 @@ from bot.errors import ChatOpsError
 from bot.model.kube import DisruptionBudget, Event, Node, Pod
 from bot.model.logs import LogLine
 from bot.settings import ClusterConfig
-from bot.sources import kube_errors
-from bot.sources.kube_client import api_client_for
-from bot.sources.kube_parse import (
+from bot.sources.kube import errors as kube_errors
+from bot.sources.kube.client import api_client_for
+from bot.sources.kube.parse import (
     Json,
     parse_disruption_budget,
     parse_event,

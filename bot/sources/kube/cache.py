@@ -27,9 +27,9 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.errors import ChatOpsError
 from bot.model.kube import Node, Pod
-from bot.sources import kube_errors
-from bot.sources.kube import KubeSource
-from bot.sources.kube_parse import Json, parse_listed_node, parse_pod
+from bot.sources.kube import errors as kube_errors
+from bot.sources.kube.parse import Json, parse_listed_node, parse_pod
+from bot.sources.kube.reader import KubeSource
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Snapshot builders and in-memory readers shared by the analysis, handler and render tests.
+"""Snapshot builders and in-memory readers: fixtures for the analysis and command tests.
 
 The readers are plain classes honouring the source Protocols: they answer
 from snapshot objects and record what they were asked (selectors, log
@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from bot.clusters import ClusterHandle, ClusterRegistry
-from bot.commands.invocation import Invocation
-from bot.commands.reply import Reply
-from bot.commands.router import Router
+from bot.blocks import Reply
+from bot.commands.door import Door
+from bot.commands.registry import Invocation
 from bot.errors import NotFound, Unreachable
 from bot.model.gke import Autoscaling, GkeCluster, ManagedVm, NodePool, Operation
 from bot.model.kube import Condition, ContainerState, Event, Node, Pod, Resources
@@ -348,23 +348,10 @@ def plain_handle(name: str = "lab", kube: FakeKube | None = None) -> ClusterHand
 
 
 def ask(text: str, *handles: ClusterHandle, settings: Settings | None = None) -> Reply:
-    """Send ``text`` through the router the way the console or Slack would."""
-    import handlers  # noqa: F401  (fills the registry)
+    """Send ``text`` through the door the way the console or Slack would."""
+    from handlers import command_registry
 
     handles = handles or (shortfall_handle(),)
     settings = settings or Settings(clusters=[h.config for h in handles])
-    router = Router(settings, ClusterRegistry(list(handles)), FixedClock())
-    reply, _ = router.run(Invocation(text=text))
-    return reply
-
-
-def test_fake_kube_honours_field_selectors() -> None:
-    kube = FakeKube(pods=shortfall_pods())
-    pending = kube.list_pods(field_selector="status.phase=Pending")
-    assert {p.name for p in pending} == {"checkout-0", "checkout-1", "worker-0"}
-
-
-def test_shortfall_world_has_unregistered_vms_in_b_and_c() -> None:
-    names = {n.name for n in shortfall_nodes()}
-    assert {vm.zone for vm in shortfall_vms() if vm.name not in names} == {"us-west1-b", "us-west1-c"}
-    assert replace(make_node("n"), name="m").name == "m"
+    door = Door(settings, ClusterRegistry(list(handles)), FixedClock(), command_registry())
+    return door.run(Invocation(text=text)).reply

@@ -1,16 +1,23 @@
-"""Keep every message inside Slack's limits, whatever the cluster's size.
+"""Everything an answer is drawn with: Slack's limits and escaping, plain-text tables, the Reply.
 
 Slack rejects a whole message when one block breaks a limit, so a 2,000-pod
 answer that does not fit would be no answer at all. Renderers add blocks
 through ``MessageBuilder``, which truncates text to each element's limit,
 packs long lists of lines into as few sections as possible, stops at the
 block budget with "and N more", and records that something was cut so the
-full table can travel as a file instead.
+full table can travel as a file instead. Every limit and action id of Slack's
+that the bot relies on is spelled here once.
+
+The console (``ask``) and the attached files are read in a terminal or an
+editor, where a table is only readable when its columns line up: the plain
+helpers below serve that side.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -23,8 +30,61 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.commands.reply import Attachment
-from bot.render.mrkdwn import escape, truncate
+# -- escaping --------------------------------------------------------------------
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else is literal in mrkdwn text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str) -> str:
+    """Inline code; backticks inside would end it early, so they are swapped for quotes."""
+    return "`" + escape(text.replace("`", "'")) + "`"
+
+
+def code_block(text: str) -> str:
+    return "```\n" + escape(text.replace("```", "'''")) + "\n```"
+
+
+def link(url: str, label: str) -> str:
+    """A link whose label cannot break out of the angle brackets."""
+    safe_url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    return f"<{safe_url}|{escape(label).replace('|', '¦')}>"
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- the reply ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attachment:
+    """The full table behind a summarized answer, uploaded as a file."""
+
+    filename: str
+    content: str
+    title: str
+
+
+@dataclass
+class Reply:
+    text: str  # notification / fallback text, mrkdwn-escaped
+    blocks: list[Block] = field(default_factory=list)
+    plain: str = ""  # the console rendering (``k8s-chatops ask``)
+    public: bool = False  # in_channel instead of ephemeral
+    attachment: Attachment | None = None
+    ok: bool = True  # False for errors and refusals (audit outcome)
+    outcome: str = "ok"  # ok | bad_input | not_found | forbidden | unreachable | not_configured | error | busy
+    # Nothing to tell the asker: a click on an incident's button is answered by the edit
+    # of the incident's parent, which everyone sees.
+    quiet: bool = False
+
+    def blocks_as_dicts(self) -> list[dict[str, Any]]:
+        return [b.to_dict() for b in self.blocks]
+
+
+# -- limits and the builder ----------------------------------------------------------
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -36,7 +96,12 @@ MAX_BUTTONS = 25
 MAX_BUTTON_LABEL = 75
 MAX_BUTTON_VALUE = 2000
 MAX_FALLBACK_TEXT = 3000
+# Every button the bot draws carries a command line in its value and an action id with this
+# prefix; one listener runs them all through the same door as typed commands.
 RUN_COMMAND = "run_command"
+# Section text the bot writes itself stays this far under Slack's limit, leaving room
+# for an icon or a note added around it.
+SECTION_TEXT_BUDGET = MAX_SECTION_TEXT - 100
 
 
 @dataclass(frozen=True)
@@ -46,6 +111,26 @@ class Button:
     label: str
     command: str
     style: str | None = None  # "primary" | "danger" | None
+
+
+def is_run_command(action_id: str) -> bool:
+    """Whether a clicked action is one of the bot's command buttons."""
+    return action_id == RUN_COMMAND or action_id.startswith(RUN_COMMAND + ":")
+
+
+def command_button(label: str, command: str, *, key: str, style: str | None = None) -> ButtonElement:
+    """A button that runs ``command`` when clicked; ``key`` keeps its action id unique in the message."""
+    return ButtonElement(
+        text=truncate(label, MAX_BUTTON_LABEL),
+        action_id=f"{RUN_COMMAND}:{key}",
+        value=command,
+        style=style,
+    )
+
+
+def on_cluster(command: str, cluster: str) -> str:
+    """A drill-down command line pinned to the cluster the answer came from."""
+    return f"{command} --cluster {cluster}"
 
 
 @dataclass(frozen=True)
@@ -111,14 +196,7 @@ class MessageBuilder:
             if len(button.command) > MAX_BUTTON_VALUE:
                 continue
             self._buttons += 1
-            elements.append(
-                ButtonElement(
-                    text=truncate(button.label, MAX_BUTTON_LABEL),
-                    action_id=f"{RUN_COMMAND}:{self._buttons}",
-                    value=button.command,
-                    style=button.style,
-                )
-            )
+            elements.append(command_button(button.label, button.command, key=str(self._buttons), style=button.style))
         if elements:
             self._add(ActionsBlock(elements=elements))
 
@@ -183,7 +261,7 @@ def _tsv_cell(value: str) -> str:
     return str(value).replace("\t", " ").replace("\n", " ")
 
 
-def limit_violations(blocks: list[dict]) -> list[str]:
+def limit_violations(blocks: list[dict[str, Any]]) -> list[str]:
     """Every way ``blocks`` (as dicts) break Slack's limits; empty when the message is valid."""
     problems = []
     if len(blocks) > MAX_BLOCKS:
@@ -209,3 +287,53 @@ def limit_violations(blocks: list[dict]) -> list[str]:
     if len(action_ids) != len(set(action_ids)):
         problems.append("duplicate action ids")
     return problems
+
+
+# -- plain text ----------------------------------------------------------------------
+
+def columns(headers: tuple[str, ...], rows: list[tuple[str, ...]], indent: str = "  ") -> str:
+    """Rows aligned under their headers; the last column is not padded."""
+    if not rows:
+        return ""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    out = []
+    for row in [headers, *rows]:
+        cells = [str(cell).ljust(widths[i]) if i < len(row) - 1 else str(cell) for i, cell in enumerate(row)]
+        out.append((indent + "  ".join(cells)).rstrip())
+    return "\n".join(out)
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """"3d4h", "2h5m", "7m", "40s"; "?" when unknown."""
+    if since is None:
+        return "?"
+    seconds = max(0, int((now - since).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def cpu(millicores: int) -> str:
+    return f"{millicores / 1000:.2f}".rstrip("0").rstrip(".") if millicores % 1000 else str(millicores // 1000)
+
+
+def memory(size: int) -> str:
+    for unit, factor in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if size >= factor:
+            return f"{size / factor:.1f}".rstrip("0").rstrip(".") + unit
+    return str(size)
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "-"
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else (many or noun + 's')}"

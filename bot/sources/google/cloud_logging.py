@@ -21,9 +21,10 @@ from google.auth.transport.requests import AuthorizedSession
 from bot.clock import Clock, SystemClock
 from bot.model.logs import LogLine
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources import google_errors, log_filter
 from bot.sources.contracts import LogQuery
-from bot.sources.google_endpoint import credentials_for, parse_endpoint
+from bot.sources.google import errors as google_errors
+from bot.sources.google import log_filter
+from bot.sources.google.endpoint import credentials_for, parse_endpoint
 from bot.sources.lazy import Lazy
 
 if TYPE_CHECKING:  # the client library is imported on the first query: see _reading_client

@@ -13,14 +13,16 @@ from typing import Any
 
 from google.api_core.retry import Retry
 from google.cloud.container_v1 import ClusterManagerClient
-from google.cloud.container_v1.services.cluster_manager.transports.rest import ClusterManagerRestTransport
+from google.cloud.container_v1.services.cluster_manager.transports.rest import (
+    ClusterManagerRestTransport,
+)
 
 from bot.model.gke import GkeCluster, Operation
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources import google_errors
-from bot.sources.gke_parse import parse_cluster, parse_operation, targets_cluster
-from bot.sources.google_endpoint import credentials_for, parse_endpoint
-from bot.sources.google_retry import bounded_retry
+from bot.sources.google import errors as google_errors
+from bot.sources.google.endpoint import credentials_for, parse_endpoint
+from bot.sources.google.gke_parse import parse_cluster, parse_operation, targets_cluster
+from bot.sources.google.retry import bounded_retry
 from bot.sources.lazy import Lazy
 
 SERVICE = "The GKE API"

@@ -9,8 +9,8 @@ so it is fetched only for the VMs a caller asks about.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +19,15 @@ from google.api_core.retry import Retry
 from bot.errors import BadInput
 from bot.model.gke import ManagedVm
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources import google_errors
-from bot.sources.compute_parse import ZonalName, creator_group, parse_managed_instance, parse_zonal_url
-from bot.sources.google_endpoint import credentials_for, parse_endpoint
-from bot.sources.google_retry import bounded_retry
+from bot.sources.google import errors as google_errors
+from bot.sources.google.compute_parse import (
+    ZonalName,
+    creator_group,
+    parse_managed_instance,
+    parse_zonal_url,
+)
+from bot.sources.google.endpoint import credentials_for, parse_endpoint
+from bot.sources.google.retry import bounded_retry
 from bot.sources.lazy import Lazy
 from bot.sources.timestamps import parse_time
 
@@ -58,7 +63,9 @@ def groups_client_for(gke: GkeConfig) -> compute_v1.InstanceGroupManagersClient:
 
 def instances_client_for(gke: GkeConfig) -> compute_v1.InstancesClient:
     from google.cloud import compute_v1
-    from google.cloud.compute_v1.services.instances.transports.rest import InstancesRestTransport
+    from google.cloud.compute_v1.services.instances.transports.rest import (
+        InstancesRestTransport,
+    )
 
     return compute_v1.InstancesClient(transport=InstancesRestTransport(**_transport_options(gke)))
 

@@ -12,11 +12,11 @@ import pytest
 
 from bot.errors import NotConfigured
 from bot.settings import ClusterConfig, GkeConfig, Settings
-from bot.sources.cloud_logging import CloudLoggingSource
-from bot.sources.compute import ComputeSource
-from bot.sources.factory import build_registry
-from bot.sources.gke import GkeSource
-from bot.sources.kube import KubeSource
+from bot.sources.google.cloud_logging import CloudLoggingSource
+from bot.sources.google.compute import ComputeSource
+from bot.clusters import build_clusters as build_registry
+from bot.sources.google.gke import GkeSource
+from bot.sources.kube.reader import KubeSource
 from sim.kube.builders import make_node
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import Endpoints, SimServer
@@ -82,14 +82,15 @@ import json, sys
 import bot.slack.app
 from bot.clock import SystemClock
 from bot.errors import NotFound
-from bot.runtime import build_clusters, build_router
+from bot.clusters import build_clusters
+from bot.runtime import build_door
 from bot.settings import ClusterConfig, GkeConfig, Settings
 given = json.loads(sys.argv[1])
 gke = GkeConfig(project=given["project"], location="us-west1-b", cluster="shop", container_endpoint=given["gke"],
                 compute_endpoint=given["compute"], logging_endpoint=given["logging"], anonymous=True)
 settings = Settings(clusters=[ClusterConfig(name="shop", kubeconfig=given["kubeconfig"], context="shop", gke=gke)])
-clusters = build_clusters(settings, SystemClock())
-build_router(settings, clusters, SystemClock())
+clusters = build_clusters(settings, clock=SystemClock())
+build_door(settings, clusters, SystemClock())
 loaded = lambda: [m for m in given["heavy"] if m in sys.modules]
 at_start = loaded()
 shop = clusters.get("shop")

@@ -1,1 +1,0 @@
-"""Renderers: results in, Block Kit (and plain text) out. No fetching, no deciding."""
