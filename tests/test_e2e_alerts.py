@@ -9,7 +9,8 @@ Slack would send: button clicks (block_actions) and mentions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ ANSWER_TIMEOUT = 20.0
 class Deployment:
     """One simulated world and the bot deployed against it; the bot can be restarted on the same state."""
 
-    def __init__(self, scenario: str, directory: Path) -> None:
+    def __init__(
+        self, scenario: str, directory: Path, *, access: Callable[[World], dict[str, Any]] | None = None
+    ) -> None:
         start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
         self.world, self.cluster, location = build_world(scenario=scenario, nodes=None, pods=None, start=start)
         self.server = SimServer(self.world)
@@ -46,9 +49,11 @@ class Deployment:
             state_dir=directory / "state", alert_channel="#alerts",
         )
         config["alerts"] = {"channel": "#alerts", "interval_seconds": 60, "jitter_seconds": 0}
-        self.settings = Settings(**config)
         for name in ("bob", "carol"):
             self.world.slack.add_user(name)
+        if access is not None:
+            config["access"] = access(self.world)
+        self.settings = Settings(**config)
         self.sender = SlackSender(self.world, self.server)
         self.bot: Bot | None = None
 
@@ -108,8 +113,8 @@ class Deployment:
 def deploy(tmp_path: Path) -> Iterator:
     made: list[Deployment] = []
 
-    def make(scenario: str) -> Deployment:
-        deployment = Deployment(scenario, tmp_path / f"d{len(made)}")
+    def make(scenario: str, access: Callable[[World], dict[str, Any]] | None = None) -> Deployment:
+        deployment = Deployment(scenario, tmp_path / f"d{len(made)}", access=access)
         made.append(deployment)
         deployment.start_bot()
         return deployment
@@ -177,6 +182,40 @@ def test_acknowledge_mute_and_resolve_buttons_act_and_record_who_clicked(deploy)
     [refusal] = d.world.slack.wait_for(lambda: d.world.slack.responses(stale.response_url_id), ANSWER_TIMEOUT)
     assert refusal.text == f"Incident #{incident_id} is already resolved."
     assert len(d.parents("never registered")) == 1, "a click never posts a second parent"
+
+
+def test_incident_buttons_pass_the_access_rules_and_the_audit_like_typed_commands(
+    deploy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With ``open_to_all`` off, Acknowledge needs the same rule as ``alerts ack``; refused clicks change nothing."""
+    only_bob = lambda world: {  # noqa: E731
+        "open_to_all": False, "rules": [{"commands": ["alerts"], "users": [world.slack.user_id("bob")]}]
+    }
+    d = deploy("zonal-shortfall", access=only_bob)
+    bob, carol = d.world.slack.user_id("bob"), d.world.slack.user_id("carol")
+    assert d.bot is not None and d.bot.alerts is not None
+    d.minutes(12)
+    parent, incident_id = open_incident(d, "never registered")
+    caplog.set_level(logging.INFO, logger="k8s_chatops.audit")
+    caplog.clear()
+
+    refused = d.click(render.ACK_ACTION, incident_id, parent, "carol")
+    [refusal] = d.world.slack.wait_for(lambda: d.world.slack.responses(refused.response_url_id), ANSWER_TIMEOUT)
+    assert refusal.response_type == "ephemeral"
+    assert "`alerts` needs an access rule" in refusal.text
+    assert d.bot.alerts.store.get(incident_id).acknowledged_by is None, "a refused click changes nothing"
+    assert f"<@{carol}>" not in blocks_text(d.current(parent))
+    audit = [json.loads(r.getMessage()) for r in caplog.records if r.name == "k8s_chatops.audit"]
+    assert [(a["command"], a["origin"], a["outcome"], a["user_id"]) for a in audit] == [
+        ("alerts ack", "button", "forbidden", carol)
+    ]
+
+    d.click(render.ACK_ACTION, incident_id, parent, "bob")
+    assert d.world.slack.wait_for(lambda: f"acknowledged by <@{bob}>" in blocks_text(d.current(parent)), ANSWER_TIMEOUT)
+    assert d.bot.alerts.store.get(incident_id).acknowledged_by == bob
+    audited = wait_until(lambda: [json.loads(r.getMessage()) for r in caplog.records
+                                  if r.name == "k8s_chatops.audit" and '"outcome": "ok"' in r.getMessage()], 10, "audit")
+    assert [(a["command"], a["origin"], a["user_id"]) for a in audited] == [("alerts ack", "button", bob)]
 
 
 def test_vms_unregistered_for_hours_are_reported_at_the_first_check(deploy) -> None:

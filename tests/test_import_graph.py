@@ -11,8 +11,8 @@ implicit edges are not counted (Python initialises parent packages first, so
 they never form a cycle that matters). An explicit ``import a.b`` from inside
 ``a.b.c`` is counted.
 
-Only ``sim`` is held to it for now; the helpers take the package names so
-``bot`` and ``handlers`` can be added later.
+``sim`` is held to it on its own; ``bot`` and ``handlers`` together, files
+and bot's sub-packages alike.
 """
 
 from __future__ import annotations
@@ -174,3 +174,37 @@ def test_hidden_imports_count(tmp_path: Path) -> None:
     graph = import_graph(tmp_path, ["pkg"])
     assert graph["pkg.e"] == {"pkg.a", "pkg.c"}
     assert cycles(graph) == [["pkg.a", "pkg.sub.b"], ["pkg.c", "pkg.d"]]
+
+
+def package_graph(graph: dict[str, set[str]], depth: int) -> dict[str, set[str]]:
+    """The module graph folded to packages: ``bot.sources.kube.cache`` counts as ``bot.sources`` at depth 2.
+
+    A module directly inside a package (``bot.runtime``) stays a node of its own.
+    """
+
+    def fold(name: str) -> str:
+        return ".".join(name.split(".")[:depth])
+
+    folded: dict[str, set[str]] = {}
+    for source, targets in graph.items():
+        node = fold(source)
+        folded.setdefault(node, set()).update(fold(t) for t in targets if fold(t) != node)
+    return folded
+
+
+def test_bot_and_handlers_import_one_way() -> None:
+    """Files, and the sub-packages of bot, import one way: fetch, analyse, render, deliver, never back up."""
+    graph = import_graph(ROOT, ["bot", "handlers"])
+    assert len(graph) > 40, "the bot package was not found"
+    found = cycles(graph)
+    assert not found, "import cycles between files:\n" + "\n\n".join(describe(graph, g) for g in found)
+    layers = package_graph(graph, 2)
+    found = cycles(layers)
+    assert not found, "import cycles between packages:\n" + "\n\n".join(describe(layers, g) for g in found)
+
+
+def test_only_the_composition_root_knows_the_handlers() -> None:
+    """bot.runtime builds the command registry from handlers; nothing else in bot reaches up to them."""
+    graph = import_graph(ROOT, ["bot", "handlers"])
+    reaching_up = sorted(m for m, targets in graph.items() if m.startswith("bot.") and any(t.startswith("handlers") for t in targets))
+    assert reaching_up == ["bot.runtime"]

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.settings import AccessConfig
+from bot.blocks import Reply
+from bot.commands.registry import Arg, CommandSpec
+from bot.settings import AccessConfig, AccessRule
 from sim.slack.records import Ephemeral, Message
 from sim.world import World
 from tests.harness import BotUnderTest, SampleCommands
@@ -123,3 +125,17 @@ def test_a_button_whose_command_fails_is_acked_and_answered_with_a_short_apology
     assert answer.response_type == "ephemeral"
     assert "Something went wrong on the bot's side" in answer.text
     assert "secret-internal-detail" not in json.dumps(answer.blocks) + answer.text
+
+
+def test_a_command_made_sensitive_by_its_full_name_is_answered_privately_in_a_thread(world: World) -> None:
+    """Privacy of a mention's answer follows the access policy's rule, sub-commands by full name included."""
+    commands = SampleCommands()
+    commands.registry.add(CommandSpec("logs node", "A node's logs", lambda ctx, args: Reply(text="kube-proxy lines"),
+                                      args=(Arg("NAME"),), needs_cluster=False))
+    access = AccessConfig(sensitive=["logs node"], rules=[AccessRule(commands=["logs node"], users=[world.slack.user_id("bob")])])
+    with BotUnderTest(world, registry=commands.registry, access=access, clusters=[], transports=("socket",)) as running:
+        granted = running.mention("logs node gke-a", user="bob")
+        assert isinstance(granted, Ephemeral) and granted.user == world.slack.user_id("bob")
+        assert granted.text == "kube-proxy lines"
+        public = running.mention("echo anyone may see this", user="bob")
+        assert isinstance(public, Message), "commands not made sensitive still answer in the thread for all"
