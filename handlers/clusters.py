@@ -11,6 +11,7 @@ from bot.clusters import ClusterHandle
 from bot.commands.door import explained
 from bot.commands.registry import CommandContext, CommandSet, ParsedArgs
 from bot.errors import ChatOpsError, Unreachable
+from bot.model.gke import is_region
 
 commands = CommandSet()
 
@@ -40,7 +41,7 @@ def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
         name=handle.name,
         gke=gke is not None,
         location=location,
-        location_type=("regional" if location.count("-") == 1 else "zonal") if gke else "",
+        location_type=("regional" if is_region(location) else "zonal") if gke else "",
         cloud_logging=handle.logs is not None,
     )
     try:

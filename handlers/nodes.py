@@ -39,6 +39,7 @@ from bot.blocks import (
     fallback_text,
     link,
     memory,
+    on_cluster,
     percent,
     plural,
     table_attachment,
@@ -264,7 +265,7 @@ MAX_VM_LINES = 40
 
 
 def render_nodes(result: NodesResult) -> Reply:
-    flag = f"--cluster {result.cluster}"
+    cluster = result.cluster
     summary = _summary(result)
     out = MessageBuilder()
     out.header(f"Nodes in {result.cluster}" + "".join(f" · {k} {v}" for k, v in result.filters.items()))
@@ -289,15 +290,15 @@ def render_nodes(result: NodesResult) -> Reply:
         out.lines(lines, noun="unregistered VMs", reserve=8, limit=MAX_VM_LINES)
         buttons = []
         for vm in result.unregistered[:MAX_VM_BUTTONS]:
-            buttons.append(Button(f"Logs kube-proxy {vm.name}", f"logs node {vm.name} --component kube-proxy {flag}"))
-            buttons.append(Button(f"SSH hint {vm.name}", f"ssh {vm.name} {flag}"))
+            buttons.append(Button(f"Logs kube-proxy {vm.name}", on_cluster(f"logs node {vm.name} --component kube-proxy", cluster)))
+            buttons.append(Button(f"SSH hint {vm.name}", on_cluster(f"ssh {vm.name}", cluster)))
         out.buttons(buttons)
     if result.problems:
         out.divider()
         out.section(f"*{plural(len({p.node for p in result.problems}), 'node')} with problems*")
         out.lines([_problem_mrkdwn(p) for p in result.problems], noun="node problems", reserve=3, limit=MAX_PROBLEM_LINES)
         names = list(dict.fromkeys(p.node for p in result.problems))[:MAX_NODE_BUTTONS]
-        out.buttons([Button(f"Details {name}", f"node {name} {flag}") for name in names])
+        out.buttons([Button(f"Details {name}", on_cluster(f"node {name}", cluster)) for name in names])
     if _nothing_wrong(result):
         out.context(f":white_check_mark: {_NO_PROBLEMS}")
     versions = _versions_mrkdwn(result)
@@ -437,13 +438,12 @@ MAX_EVENT_LINES = 10
 
 
 def _buttons(cluster: str, name: str, ssh: bool) -> list[Button]:
-    flag = f"--cluster {cluster}"
     buttons = [
-        Button("Logs kube-proxy", f"logs node {name} --component kube-proxy {flag}"),
-        Button("Logs kubelet", f"logs node {name} --component kubelet {flag}"),
+        Button("Logs kube-proxy", on_cluster(f"logs node {name} --component kube-proxy", cluster)),
+        Button("Logs kubelet", on_cluster(f"logs node {name} --component kubelet", cluster)),
     ]
     if ssh:
-        buttons.append(Button("SSH hint", f"ssh {name} {flag}"))
+        buttons.append(Button("SSH hint", on_cluster(f"ssh {name}", cluster)))
     return buttons
 
 

@@ -25,6 +25,7 @@ from bot.blocks import (
     escape,
     fallback_text,
     link,
+    on_cluster,
     plural,
     table_attachment,
 )
@@ -186,7 +187,6 @@ MAX_EVENT_LINES = 10
 
 
 def render_pods(r: PodsResult) -> Reply:
-    flag = f"--cluster {r.cluster}"
     phases = ", ".join(f"{count} {phase}" for phase, count in r.phases.items()) or "none"
     summary = f"{plural(r.total, 'pod')} in {r.scope}: {phases}"
     out = MessageBuilder()
@@ -204,7 +204,7 @@ def render_pods(r: PodsResult) -> Reply:
         out.cut = True
         out.context(f"…and {len(r.pending) - MAX_GROUPS} more pending reasons (attached)")
     if r.pending:
-        out.buttons([Button("Autoscaler logs", f"logs autoscaler {flag}"), Button("Nodes", f"nodes {flag}")])
+        out.buttons([Button("Autoscaler logs", on_cluster("logs autoscaler", r.cluster)), Button("Nodes", on_cluster("nodes", r.cluster))])
     if r.problems:
         out.divider()
         lines = [f"• {code(pp.pod.key)} *{escape(pp.problem)}* · {escape(pp.detail[:300])}" for pp in r.problems]
@@ -270,8 +270,8 @@ def render_pod(d: PodDetail) -> Reply:
         out.lines(lines, noun="events", reserve=2, limit=MAX_EVENT_LINES + 1)
     if d.log_link is not None:
         out.section(link(d.log_link.url, "Pod logs in Logs Explorer"))
-    out.buttons([Button("Logs", f"logs pod {p.key} --cluster {d.cluster}")] + (
-        [Button("Node", f"node {p.node_name} --cluster {d.cluster}")] if p.node_name else []
+    out.buttons([Button("Logs", on_cluster(f"logs pod {p.key}", d.cluster))] + (
+        [Button("Node", on_cluster(f"node {p.node_name}", d.cluster))] if p.node_name else []
     ))
     plain = [f"Pod {p.key}: {p.phase}{' (' + d.problem + ')' if d.problem else ''}, node {p.node_name or '-'}"]
     if p.unschedulable is not None:

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
 from bot.alerts.upgrade_checks import nodes_in_upgrade
-from bot.analysis.cluster_config import region_of
 from bot.analysis.pending import group_pending
 from bot.analysis.registration import registration_by_zone
 from bot.model.findings import (
@@ -22,6 +21,7 @@ from bot.model.findings import (
     UNREGISTERED_VMS,
     Finding,
 )
+from bot.model.gke import region_of
 from bot.model.kube import Node, Pod
 from bot.settings import AlertConfig
 

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from bot.analysis.nodes import minors_behind
 from bot.model.findings import ZONAL_CLUSTER, Finding
-from bot.model.gke import GkeCluster
+from bot.model.gke import GkeCluster, region_of
 
 NO_RELEASE_CHANNEL = "no-release-channel"
 NO_MAINTENANCE_WINDOW = "no-maintenance-window"
 NODE_POOL_BEHIND = "node-pool-behind"
-
-
-def region_of(zone: str) -> str:
-    """"us-west1" from "us-west1-a"; a region is returned unchanged."""
-    return zone.rsplit("-", 1)[0] if zone.count("-") >= 2 else zone
 
 
 def config_findings(cluster: GkeCluster, cluster_name: str) -> list[Finding]:

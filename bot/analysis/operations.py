@@ -11,8 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.analysis.cluster_config import region_of
-from bot.model.gke import GkeCluster, Operation
+from bot.model.gke import GkeCluster, Operation, region_of
 
 _VERSION = re.compile(r"\d+\.\d+\.\d+(?:-gke\.\d+)?")
 

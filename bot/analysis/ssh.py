@@ -11,6 +11,8 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from bot.model.gke import is_region
+
 IAP_RANGE = "35.235.240.0/20"
 
 
@@ -30,7 +32,7 @@ class SshHint:
 
 
 def _region_or_zone_flag(location: str) -> str:
-    return "--region" if location.count("-") == 1 else "--zone"
+    return "--region" if is_region(location) else "--zone"
 
 
 def ssh_hint(

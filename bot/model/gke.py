@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+def is_region(location: str) -> bool:
+    """A GKE location is a region (us-west1: a regional cluster) or a zone (us-west1-a: a zonal one)."""
+    return location.count("-") == 1
+
+
+def region_of(location: str) -> str:
+    """"us-west1" from "us-west1-a"; a region is returned unchanged."""
+    return location if is_region(location) else location.rsplit("-", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Autoscaling:
     enabled: bool
@@ -54,8 +64,7 @@ class GkeCluster:
 
     @property
     def regional(self) -> bool:
-        """A region has two dashes fewer than a zone: us-west1 vs us-west1-a."""
-        return self.location.count("-") == 1
+        return is_region(self.location)
 
     @property
     def location_type(self) -> str:
