@@ -14,16 +14,14 @@ from bot.analysis.nodes import (
     NodeCounts,
     NodeProblem,
     VersionSkew,
+    ZoneRegistration,
     count_nodes,
     is_problem_node,
     node_problems,
-    total_counts,
-    version_skew,
-)
-from bot.analysis.registration import (
-    ZoneRegistration,
     registration_by_zone,
+    total_counts,
     unregistered_vms,
+    version_skew,
 )
 from bot.analysis.ssh import SshHint
 from bot.blocks import (

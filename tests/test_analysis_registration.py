@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.analysis.registration import exclusion_reason, registration_by_zone, unregistered_vms
+from bot.analysis.nodes import exclusion_reason, registration_by_zone, unregistered_vms
 from tests.fakes import make_node, make_pool, make_vm, shortfall_nodes, shortfall_vms
 
 

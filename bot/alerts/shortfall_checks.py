@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
 from bot.alerts.upgrade_checks import nodes_in_upgrade
+from bot.analysis.nodes import registration_by_zone
 from bot.analysis.pending import group_pending
-from bot.analysis.registration import registration_by_zone
 from bot.model.findings import (
     AUTOSCALER_AT_MAX,
     NODES_NOT_READY,
