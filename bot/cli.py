@@ -2,6 +2,11 @@
 
 Each sub-command imports what it needs only when it runs, so `k8s-chatops ask`
 does not start a scheduler and `k8s-chatops sim` does not need Slack tokens.
+
+`sim` and `demo` belong to the simulator, a separate distribution
+(`k8s-chatops-sim`, in `sim/` of the repository) that the production wheel
+and image do not carry. Here they only hand their arguments over to it when
+it is installed, and otherwise say in one line how to install it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,14 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
+
+SIMULATOR_COMMANDS = {
+    "sim": "Serve a simulated GKE world (Kubernetes, GKE, Compute, Logging, Slack)",
+    "demo": "Play the zonal-shortfall story against the simulated world",
+}
+SIMULATOR_INSTALL = "pip install -e ./sim (from a checkout of this repository)"
+# A missing simulator, as an import sees it: no `sim` at all, or no aiohttp, which serves its APIs.
+_SIMULATOR_MODULES = {"sim", "aiohttp"}
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -39,27 +52,39 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--once", action="store_true", required=True, help="Run one cycle and exit")
     check.add_argument("--json", action="store_true", help="Print findings as JSON")
 
-    sim = commands.add_parser("sim", help="Serve a simulated GKE world (Kubernetes, GKE, Compute, Logging, Slack)")
-    source = sim.add_mutually_exclusive_group()
-    source.add_argument("--scenario", default=None, help="Scenario name or YAML path (default: zonal-shortfall)")
-    source.add_argument("--nodes", type=int, help="Generate a large cluster with this many nodes")
-    sim.add_argument("--pods", type=int, default=None, help="With --nodes: how many pods (default 30 per node)")
-    sim.add_argument("--state-dir", default=".k8s-chatops-sim", help="Where to write kubeconfig and config.yaml")
-    sim.add_argument("--speed", type=float, default=1.0, help="Simulated seconds per real second")
-    sim.add_argument("--port-base", type=int, default=0, help="Fixed ports from this one (default: free ports)")
-
-    demo = commands.add_parser("demo", help="Play the zonal-shortfall story against the simulated world")
-    demo.add_argument("--scenario", default="zonal-shortfall", help="Scenario to play")
-    demo.add_argument("--follow", action="store_true", help="Keep running after the story (Ctrl-C to stop)")
+    # Listed for --help only: main() hands these two to the simulator before parsing, options and all.
+    for name, text in SIMULATOR_COMMANDS.items():
+        commands.add_parser(name, help=f"{text} (needs the simulator)", add_help=False)
 
     commands.add_parser("config-reference", help="Print the configuration reference (Markdown)")
     return parser
 
 
+def _run_simulator(command: str, argv: Sequence[str]) -> int:
+    """Hand ``k8s-chatops sim|demo ARGS`` to the simulator, or say in one line how to install it."""
+    try:
+        if command == "sim":
+            from sim.cli import main as simulator_main
+        else:
+            from sim.demo import main as simulator_main
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _SIMULATOR_MODULES:
+            raise
+        print(f"k8s-chatops {command} needs the simulator: {SIMULATOR_INSTALL}", file=sys.stderr)
+        return 2
+    return simulator_main(argv, prog=f"k8s-chatops {command}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0] in SIMULATOR_COMMANDS:
+        args = argparse.Namespace(command=argv[0])  # the simulator parses the rest
+    else:
+        args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.command in SIMULATOR_COMMANDS:
+            return _run_simulator(args.command, argv[1:])
         if args.command == "run":
             from bot.runtime import run_forever
 
@@ -72,21 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.runtime import check_once
 
             return check_once(args.config, as_json=args.json)
-        if args.command == "sim":
-            from sim.cli import serve
-
-            return serve(
-                scenario=args.scenario,
-                nodes=args.nodes,
-                pods=args.pods,
-                state_dir=args.state_dir,
-                speed=args.speed,
-                port_base=args.port_base,
-            )
-        if args.command == "demo":
-            from bot.demo import run_demo
-
-            return run_demo(scenario=args.scenario, follow=args.follow)
         if args.command == "config-reference":
             from bot.config_reference import render_reference
 

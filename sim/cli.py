@@ -7,7 +7,9 @@ to use them, and lets the simulated clock follow real time (scaled by
 
 from __future__ import annotations
 
+import argparse
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,3 +77,29 @@ def serve(
     finally:
         server.stop()
     return 0
+
+
+def build_parser(prog: str = "k8s-chatops sim") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Serve a simulated GKE world (Kubernetes, GKE, Compute, Logging, Slack) in the foreground."
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--scenario", default=None, help="Scenario name or YAML path (default: zonal-shortfall)")
+    source.add_argument("--nodes", type=int, help="Generate a large cluster with this many nodes")
+    parser.add_argument("--pods", type=int, default=None, help="With --nodes: how many pods (default 30 per node)")
+    parser.add_argument("--state-dir", default=".k8s-chatops-sim", help="Where to write kubeconfig and config.yaml")
+    parser.add_argument("--speed", type=float, default=1.0, help="Simulated seconds per real second")
+    parser.add_argument("--port-base", type=int, default=0, help="Fixed ports from this one (default: free ports)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "k8s-chatops sim") -> int:
+    args = build_parser(prog).parse_args(argv)
+    return serve(
+        scenario=args.scenario,
+        nodes=args.nodes,
+        pods=args.pods,
+        state_dir=args.state_dir,
+        speed=args.speed,
+        port_base=args.port_base,
+    )

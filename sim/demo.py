@@ -1,17 +1,22 @@
 """`k8s-chatops demo`: the zonal-shortfall story, played against the simulated world.
 
-This is the only part of ``bot`` that imports ``sim``, and only the demo
-command loads it. It starts the simulated GKE world and Slack, connects the
-real bot to them over Socket Mode, advances the simulated clock a minute at
-a time while the alert checks run, and prints what the alert channel shows as
-it happens, plus what an engineer sees when they ask with slash commands.
+It starts the simulated GKE world and Slack, connects the real bot to them
+over Socket Mode, advances the simulated clock a minute at a time while the
+alert checks run, and prints what the alert channel shows as it happens, plus
+what an engineer sees when they ask with slash commands.
+
+It lives in the simulator's distribution, not the bot's: it is the one part of
+``sim`` that imports ``bot``, and the bot's own ``k8s-chatops demo`` only
+dispatches here when the simulator is installed.
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import textwrap
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +24,12 @@ from typing import Any
 
 from bot.runtime import Bot, build_bot
 from bot.settings import Settings
+from sim.bot_config import bot_config, write_files
+from sim.cli import build_world
+from sim.server import Endpoints, SimServer
+from sim.slack.sender import SlackSender
+from sim.transcript import message_lines
+from sim.world import World
 
 WIDTH = 100
 ALERT_CHANNEL = "alerts"
@@ -34,14 +45,12 @@ def _rule(title: str = "") -> str:
 class ChannelWatcher:
     """Prints what is new in a channel: parents, thread replies and edits, in order."""
 
-    world: Any
+    world: World
     channel: str
     seen: dict[str, int] = field(default_factory=dict)  # ts -> number of versions shown
     replies_seen: dict[str, int] = field(default_factory=dict)  # parent ts -> replies shown
 
     def show_new(self) -> None:
-        from sim.transcript import message_lines
-
         slack = self.world.slack
         for message in slack.messages(self.channel):
             versions = len(message.edits) + 1
@@ -64,15 +73,11 @@ class ChannelWatcher:
 
 
 def _first_line(message: Any) -> str:
-    from sim.transcript import message_lines
-
     lines = message_lines(message.text, message.blocks)
     return (lines[0] if lines else message.text)[:60]
 
 
-def demo_settings(world: Any, endpoints: Any, cluster: str, location: str, state: Path) -> Settings:
-    from sim.bot_config import bot_config, write_files
-
+def demo_settings(world: World, endpoints: Endpoints, cluster: str, location: str, state: Path) -> Settings:
     kubeconfig, _ = write_files(state, endpoints, world, cluster=cluster, location=location)
     config = bot_config(endpoints, world, kubeconfig=kubeconfig, cluster=cluster, location=location, state_dir=state / "state")
     config["alerts"] = {"channel": f"#{ALERT_CHANNEL}", "interval_seconds": 60}
@@ -82,9 +87,6 @@ def demo_settings(world: Any, endpoints: Any, cluster: str, location: str, state
 
 class Demo:
     def __init__(self, scenario: str) -> None:
-        from sim.cli import build_world
-        from sim.server import SimServer
-
         start = datetime.now(UTC).replace(second=0, microsecond=0)
         self.world, self.cluster, self.location = build_world(scenario=scenario, nodes=None, pods=None, start=start)
         self.server = SimServer(self.world)
@@ -97,11 +99,12 @@ class Demo:
 
     def start(self) -> None:
         self.bot.start(schedule=False)
-        from sim.slack.sender import SlackSender
-
         self.sender = SlackSender(self.world, self.server)
+        transport = self.bot.transport
+        if transport is None:
+            raise RuntimeError("the demo's settings gave the bot no Slack transport")
         deadline = time.monotonic() + 10
-        while not self.bot.transport.is_ready():
+        while not transport.is_ready():
             if time.monotonic() > deadline:
                 raise RuntimeError("the bot did not connect to the simulated Slack")
             time.sleep(0.05)
@@ -121,8 +124,6 @@ class Demo:
 
     def ask(self, text: str) -> None:
         """An engineer types ``/k8s TEXT`` in #ops; print what only they see."""
-        from sim.transcript import message_lines
-
         print(f"\n{_rule()}\n{ENGINEER} in #{ASK_CHANNEL}, {self.world.clock.now():%H:%M}:  /k8s {text}")
         delivery = self.sender.slash_command("/k8s", text, user=ENGINEER, channel=ASK_CHANNEL, via="socket")
         slack = self.world.slack
@@ -131,7 +132,11 @@ class Demo:
         )
         answer = answers[-1]
         who = "only you" if answer.response_type == "ephemeral" else "everyone"
-        print(f"  (acked in {delivery.latency * 1000:.0f} ms; answer visible to {who})")
+        if delivery.latency is None:  # no ack in time: Slack would have shown the user an error
+            acked = f"not acked within {self.sender.ack_timeout:g} s"
+        else:
+            acked = f"acked in {delivery.latency * 1000:.0f} ms"
+        print(f"  ({acked}; answer visible to {who})")
         print("\n".join(message_lines(answer.text, answer.blocks, indent="  ")))
 
     def narrate(self, text: str) -> None:
@@ -211,3 +216,15 @@ def _follow(demo: Demo) -> None:
             demo.watcher.show_new()
     except KeyboardInterrupt:
         return
+
+
+def build_parser(prog: str = "k8s-chatops demo") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Play the zonal-shortfall story against the simulated world.")
+    parser.add_argument("--scenario", default="zonal-shortfall", help="Scenario to play")
+    parser.add_argument("--follow", action="store_true", help="Keep running after the story (Ctrl-C to stop)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "k8s-chatops demo") -> int:
+    args = build_parser(prog).parse_args(argv)
+    return run_demo(scenario=args.scenario, follow=args.follow)
