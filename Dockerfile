@@ -4,6 +4,9 @@
 # every dependency's); the runtime installs them from that local directory,
 # offline, and never sees the source tree. The result runs as UID 10001 with a
 # read-only root filesystem: it writes only to the state directory and /tmp.
+# Only the bot is built: the simulator (sim/, its own distribution) and the
+# demo never enter the build context, so `k8s-chatops demo` here says in one
+# line that it needs them.
 #
 #   docker build -t k8s-chatops .
 #   docker run --rm --read-only --tmpfs /tmp \
@@ -22,7 +25,6 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
-COPY sim ./sim
 RUN pip wheel --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -605,11 +605,12 @@ def dockerignored(path: str) -> bool:
 
 
 def test_build_context_holds_the_package_and_nothing_else() -> None:
-    for kept in ("pyproject.toml", "README.md", "bot/cli.py", "bot/settings.py", "sim/__init__.py"):
+    for kept in ("pyproject.toml", "README.md", "bot/cli.py", "bot/settings.py", "handlers/__init__.py"):
         assert not dockerignored(kept), kept
     for dropped in (
         ".venv/bin/python", ".git/HEAD", "tests/test_deploy_manifests.py", "bot/__pycache__/cli.cpython-311.pyc",
-        "sim/scenarios/__pycache__/x.pyc", ".pytest_cache/v", "deploy/README.md", ".state/incidents.db",
+        "sim/__init__.py", "sim/demo.py", "sim/pyproject.toml", "sim/scenarios/zonal-shortfall.yaml",
+        ".pytest_cache/v", "deploy/README.md", ".state/incidents.db",
     ):
         assert dockerignored(dropped), dropped
     # Everything the builder copies is in the repository and in the context.
