@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from kubernetes.client import CoordinationV1Api, V1Lease, V1LeaseSpec, V1ObjectMeta
 from kubernetes.client.exceptions import ApiException
@@ -109,7 +108,7 @@ class LeaderElector:
         )
 
 
-def _aware(moment: Any) -> datetime | None:
+def _aware(moment: datetime | str | None) -> datetime | None:
     if moment is None:
         return None
     if isinstance(moment, str):

@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
@@ -30,6 +30,11 @@ from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.delivery import AnswerPool
+
+if TYPE_CHECKING:  # both are imported when the bot starts, not when it is built
+    from slack_bolt import App
+
+    from bot.slack.transports import SlackTransport
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +93,11 @@ class Bot:
     clusters: ClusterRegistry
     door: Door
     client: WebClient
-    app: Any
+    app: App
     alerts: AlertService | None
     metrics: Metrics = field(default_factory=lambda: default_metrics)
     answers: AnswerPool | None = None
-    transport: Any = None
+    transport: SlackTransport | None = None
     health: Health | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -101,16 +106,16 @@ class Bot:
         from bot.slack.transports import transport_for
 
         try:
-            self.transport = transport_for(self.settings.slack, self.app)
+            transport = self.transport = transport_for(self.settings.slack, self.app)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        self.transport.start()
+        transport.start()
         if self.settings.health.enabled:
             probes = ClusterProbes()
             self._prober = threading.Thread(target=self._probe_clusters, args=(probes,), name="cluster-probes", daemon=True)
             self._prober.start()
             self.health = Health(metrics=self.metrics, required=("slack", "clusters"))
-            self.health.add_check("slack", lambda: self.transport.is_ready() or "not connected to Slack")
+            self.health.add_check("slack", lambda: transport.is_ready() or "not connected to Slack")
             self.health.add_check("clusters", probes)
             self.health.start(self.settings.health.host, self.settings.health.port)
         if schedule and self.alerts is not None:
@@ -200,15 +205,15 @@ def check_once(config: str | None, *, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps(results, indent=2))
     else:
-        for cluster, findings in results.items():
-            print(f"{cluster}: {len(findings) or 'no'} finding{'s' if len(findings) != 1 else ''}")
-            for finding in findings:
+        for cluster, listed in results.items():
+            print(f"{cluster}: {len(listed) or 'no'} finding{'s' if len(listed) != 1 else ''}")
+            for finding in listed:
                 print(f"  [{finding['severity']}] {finding['title']}")
                 for line in filter(None, finding["detail"].splitlines()):
                     print(f"      {line}")
                 if finding["fix"]:
                     print(f"      fix: {finding['fix']}")
-    serious = any(f["severity"] != "info" for findings in results.values() for f in findings)
+    serious = any(f["severity"] != "info" for listed in results.values() for f in listed)
     return 1 if serious else 0
 
 

@@ -20,7 +20,7 @@ from bot.commands.registry import (
     CommandSet,
     ParsedArgs,
 )
-from bot.commands.validate import shown, duration, positive_int
+from bot.commands.validate import duration, positive_int, shown
 from bot.errors import BadInput, NotConfigured
 
 commands = CommandSet()

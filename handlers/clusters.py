@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.blocks import MessageBuilder, Reply, code, columns, escape, fallback_text
 from bot.clock import Clock
@@ -37,21 +37,22 @@ def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
     """One probe per cluster; the reader applies the cluster's own request timeout."""
     gke = handle.config.gke
     location = gke.location if gke else ""
-    base = dict(
+    base = ClusterStatus(
         name=handle.name,
+        reachable=False,
         gke=gke is not None,
         location=location,
         location_type=("regional" if is_region(location) else "zonal") if gke else "",
         cloud_logging=handle.logs is not None,
     )
     try:
-        return ClusterStatus(reachable=True, version=handle.kube.server_version(), **base)
+        return replace(base, reachable=True, version=handle.kube.server_version())
     except Unreachable as exc:
-        return ClusterStatus(reachable=False, reason=str(explained(exc, handle, clock)), **base)
+        return replace(base, reason=str(explained(exc, handle, clock)))
     except ChatOpsError as exc:
-        return ClusterStatus(reachable=False, reason=str(exc), **base)
+        return replace(base, reason=str(exc))
     except Exception as exc:  # a probe must never break the whole list
-        return ClusterStatus(reachable=False, reason=f"unexpected error: {type(exc).__name__}", **base)
+        return replace(base, reason=f"unexpected error: {type(exc).__name__}")
 
 
 @commands.command("clusters", "Configured clusters, reachable or not and why", needs_cluster=False, examples=("clusters",))

@@ -7,6 +7,7 @@ typed by the user; ``--grep`` text travels as a value for the source to quote.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Required, TypedDict, Unpack
 
 from bot.blocks import (
     MAX_SECTION_TEXT,
@@ -24,7 +25,7 @@ from bot.commands.registry import Arg, CommandContext, CommandSet, Flag, ParsedA
 from bot.commands.validate import dns_label, namespaced_name, resource_name
 from bot.errors import NotConfigured
 from bot.model.logs import LogLine
-from bot.sources.contracts import LogQuery
+from bot.sources.contracts import LogQuery, LogTarget
 from handlers.common import (
     GREP_FLAG,
     LIMIT_FLAG,
@@ -67,13 +68,24 @@ def _require_logging(context: CommandContext, what: str) -> None:
         )
 
 
-def _query(context: CommandContext, args: ParsedArgs, **target: str) -> LogQuery:
+class _Target(TypedDict, total=False):
+    """Which logs a query is about: the target fields of ``LogQuery``."""
+
+    target: Required[LogTarget]
+    node: str
+    component: str
+    namespace: str
+    pod: str
+    container: str
+
+
+def _query(context: CommandContext, args: ParsedArgs, **target: Unpack[_Target]) -> LogQuery:
     return LogQuery(
         since=context.clock.now() - args.since,
         min_severity=args.get("severity", ""),
         grep=args.get("grep", ""),
         limit=args.limit,
-        **target,  # type: ignore[arg-type]
+        **target,
     )
 
 
@@ -204,7 +216,8 @@ def render_logs(result: LogsResult) -> Reply:
     attachment = None
     if out.cut:
         table = Table(title, ("TIME", "SEVERITY", "ORIGIN", "TEXT"), tuple(
-            (l.timestamp.isoformat() if l.timestamp else "", l.severity, l.origin, l.text) for l in result.lines
+            (line.timestamp.isoformat() if line.timestamp else "", line.severity, line.origin, line.text)
+            for line in result.lines
         ))
         attachment = table_attachment(f"logs-{result.cluster}.tsv", title, [table])
     plain = [title]

@@ -195,7 +195,7 @@ def _cluster_and_vms(handle: ClusterHandle, pool: str | None, zone: str | None) 
         return gke, [], f"Node-pool VMs could not be read: {exc}"
 
 
-def _merge(counts, registrations) -> list[ZoneRow]:
+def _merge(counts: list[NodeCounts], registrations: list[ZoneRegistration]) -> list[ZoneRow]:
     """One row per (zone, pool) seen by either API, so a zone with VMs and no nodes still shows."""
     by_key: dict[tuple[str, str], ZoneRow] = {(c.zone, c.pool): ZoneRow(c.zone, c.pool, c) for c in counts}
     for reg in registrations:
@@ -226,14 +226,14 @@ def node(context: CommandContext, args: ParsedArgs) -> Reply:
                 vm = handle.compute.with_created([vm])[0]
             except ChatOpsError:
                 pass  # the age shows as unknown; the rest of the answer still helps
-        detail = UnregisteredVmDetail(
+        unregistered = UnregisteredVmDetail(
             cluster=handle.name,
             now=now,
             vm=vm,
             log_links=node_log_links(handle, vm.name, context),
             ssh=ssh_for(handle, vm.name, vm.zone, registered=False, gke=gke),
         )
-        return render_unregistered_vm(detail)
+        return render_unregistered_vm(unregistered)
     pods = handle.kube.list_pods(field_selector=f"spec.nodeName={name}")
     events = handle.kube.list_events(field_selector=f"involvedObject.kind=Node,involvedObject.name={name}")
     active = [p for p in pods if p.phase not in ("Succeeded", "Failed")]
@@ -445,7 +445,7 @@ def _buttons(cluster: str, name: str, ssh: bool) -> list[Button]:
     return buttons
 
 
-def _event_line(event: Event, now) -> str:
+def _event_line(event: Event, now: datetime) -> str:
     return f"• {age(event.last_seen or event.first_seen, now)} ago {escape(event.type)} {code(event.reason)}: {escape(event.message[:300])}"
 
 
@@ -481,7 +481,7 @@ def render_node(d: NodeDetail) -> Reply:
     if d.events:
         out.lines(["*Events*"] + [_event_line(e, d.now) for e in d.events], noun="events", reserve=4, limit=MAX_EVENT_LINES + 1)
     if d.log_links:
-        out.section("Cloud Logging: " + " · ".join(link(l.url, l.label) for l in d.log_links))
+        out.section("Cloud Logging: " + " · ".join(link(log_link.url, log_link.label) for log_link in d.log_links))
     out.buttons(_buttons(d.cluster, n.name, d.ssh is not None))
     if d.ssh is not None:
         out.context("SSH: " + code(d.ssh.ssh_command))
@@ -496,7 +496,7 @@ def render_node(d: NodeDetail) -> Reply:
     plain += ["Pods:", columns(("POD", "PHASE", "RESTARTS"), [(p.key, p.phase, str(p.restarts)) for p in d.pods]) or "  (none)"]
     if d.events:
         plain += ["Events:", columns(("AGE", "TYPE", "REASON", "MESSAGE"), [(age(e.last_seen, d.now), e.type, e.reason, e.message) for e in d.events])]
-    plain += [f"Logs ({l.label}): {l.url}" for l in d.log_links]
+    plain += [f"Logs ({log_link.label}): {log_link.url}" for log_link in d.log_links]
     if d.ssh is not None:
         plain.append(f"SSH: {d.ssh.ssh_command}")
     return Reply(text=fallback_text(escape(f"Node {n.name}: {n.readiness}")), blocks=out.build(), plain="\n".join(plain))
@@ -514,12 +514,12 @@ def render_unregistered_vm(d: UnregisteredVmDetail) -> Reply:
         "Its kubelet and kube-proxy logs say why it did not join."
     )
     if d.log_links:
-        out.section("Cloud Logging: " + " · ".join(link(l.url, l.label) for l in d.log_links))
+        out.section("Cloud Logging: " + " · ".join(link(log_link.url, log_link.label) for log_link in d.log_links))
     out.buttons(_buttons(d.cluster, vm.name, d.ssh is not None))
     if d.ssh is not None:
         out.context("SSH: " + code(d.ssh.ssh_command))
     plain = [sentence + f" (for {age(vm.created, d.now)}, pool {vm.pool or vm.instance_group})."]
-    plain += [f"Logs ({l.label}): {l.url}" for l in d.log_links]
+    plain += [f"Logs ({log_link.label}): {log_link.url}" for log_link in d.log_links]
     if d.ssh is not None:
         plain.append(f"SSH: {d.ssh.ssh_command}")
     return Reply(text=fallback_text(escape(sentence)), blocks=out.build(), plain="\n".join(plain))

@@ -8,7 +8,7 @@ news. The engine compares the facts it last posted with the current ones here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 # Facts whose every change is news (an operation's status, an upgrade's step).
 STEP_FACTS = ("status", "progress", "phase", "reason")
@@ -37,7 +37,7 @@ def significant_changes(old: Mapping[str, Any], new: Mapping[str, Any], threshol
     return changes
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

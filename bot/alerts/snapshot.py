@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.analysis.pending import AUTOSCALER_EVENT_SELECTORS
@@ -116,8 +117,8 @@ def take_snapshot(
                 vms, vms_fetched_at = list(previous.vms), earlier
             elif groups:
                 owners = pools_by_group(gke_cluster)
-                fetched = _attempt(lambda: handle.compute.list_managed_vms(groups, pools=owners), "managed VMs", compute_errors)  # type: ignore[union-attr]
-                vms, vms_fetched_at = fetched or [], (now if fetched is not None else None)
+                fetched_vms = _attempt(lambda: handle.compute.list_managed_vms(groups, pools=owners), "managed VMs", compute_errors)  # type: ignore[union-attr]
+                vms, vms_fetched_at = fetched_vms or [], (now if fetched_vms is not None else None)
 
     if cache is not None and cache.synced:
         nodes, pending_from_cache = _from_cache(handle, cache, kube_errors)
@@ -138,7 +139,7 @@ def take_snapshot(
         if pending:
             for selector in AUTOSCALER_EVENT_SELECTORS:
                 found = _attempt(
-                    lambda s=selector: handle.kube.list_events(field_selector=s), f"events {selector}", kube_errors
+                    partial(handle.kube.list_events, field_selector=selector), f"events {selector}", kube_errors
                 )
                 events.extend(found or [])
         upgrading_pools = {op.node_pool for op in operations if op.type == "UPGRADE_NODES" and op.running}
@@ -147,7 +148,7 @@ def take_snapshot(
             cordoned = [n for n in nodes if n.pool in upgrading_pools and n.unschedulable][:MAX_DRAINING_NODES]
             for node in cordoned:
                 on_node = _attempt(
-                    lambda n=node: handle.kube.list_pods(field_selector=f"spec.nodeName={n.name}"),
+                    partial(handle.kube.list_pods, field_selector=f"spec.nodeName={node.name}"),
                     f"pods on {node.name}",
                     kube_errors,
                 )

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -28,7 +28,7 @@ from sqlalchemy import (
     delete,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from bot.model.findings import Finding
@@ -283,7 +283,9 @@ class IncidentStore:
 
     def unmute_kind(self, kind: str) -> bool:
         with self.session() as s:
-            return s.execute(delete(KindMute).where(KindMute.kind == kind)).rowcount > 0
+            # A DELETE's result is a CursorResult, which has the row count; Session.execute is typed as Result.
+            deleted = cast("CursorResult[Any]", s.execute(delete(KindMute).where(KindMute.kind == kind)))
+            return deleted.rowcount > 0
 
     def kind_muted(self, kind: str, now: datetime) -> KindMute | None:
         with self.session() as s:

@@ -23,6 +23,7 @@ from bot.model.findings import (
     MASTER_UPGRADE,
     NODE_POOL_UPGRADE,
     Finding,
+    Severity,
 )
 from bot.model.gke import Operation
 from bot.model.kube import Node, Pod
@@ -80,7 +81,7 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
                 lines.append(f"The API answers: {snapshot.kube_error}")
     if op.error:
         lines.append(f"Error: {op.error}")
-    severity = "critical" if failed(op) else ("warning" if op.running and not gke.regional else "info")
+    severity: Severity = "critical" if failed(op) else ("warning" if op.running and not gke.regional else "info")
     title = {
         "FAILED": f"Control-plane upgrade to {to or 'a new version'} failed",
         "DONE": f"Control-plane upgrade to {to or 'a new version'} finished after {took}",

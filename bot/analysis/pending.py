@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from bot.model.kube import Event, Pod
@@ -34,7 +34,7 @@ _WAITING_PROBLEMS = (
 )
 _NODES_AVAILABLE = re.compile(r"^\s*\d+/\d+ nodes are available:\s*", re.IGNORECASE)
 _LEADING_COUNT = re.compile(r"^\d+\s+(node\(s\)\s+)?")
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ def normalize_reason(message: str, fallback: str = "Pending") -> str:
 
 def _split_outside_braces(text: str) -> list[str]:
     """Split on commas, except inside a taint's ``{key: value}``."""
-    pieces, depth, current = [], 0, []
+    pieces: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += char == "{"
         depth -= char == "}"

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.analysis.operations import explain_unreachable
 from bot.blocks import SECTION_TEXT_BUDGET, Reply, escape, truncate
@@ -213,7 +213,7 @@ def error_reply(error: ChatOpsError, usage: str | None, slash: str) -> Reply:
     """One sentence (names in backticks, the rest escaped) and the usage line when it helps."""
     sentence = truncate(str(error), SECTION_TEXT_BUDGET)
     icon = _ICONS.get(error.kind, ":x:")
-    blocks = [SectionBlock(text=MarkdownTextObject(text=f"{icon} {escape(sentence)}"))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"{icon} {escape(sentence)}"))]
     plain = sentence
     if usage:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Usage: `{escape(slash)} {escape(usage)}`")]))

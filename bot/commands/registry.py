@@ -78,7 +78,7 @@ class CommandContext:
     settings: Settings
     clusters: ClusterRegistry
     clock: Clock
-    registry: "Registry"
+    registry: Registry
     cluster: ClusterHandle | None = None  # resolved for commands that need one
     public: bool = False
     alerts: AlertCommands | None = None

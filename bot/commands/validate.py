@@ -77,7 +77,9 @@ def label_selector(value: str) -> str:
 
 
 def _split_terms(value: str) -> list[str]:
-    terms, depth, current = [], 0, []
+    terms: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in value:
         if char == "(":
             depth += 1

@@ -27,14 +27,14 @@ CONNECTION_RETRIES = 2
 REQUEST_TIMEOUT_SECONDS = 30
 
 
-class _Counted:
-    """Mixin: report each retry to the metrics before the handler waits."""
+class _Counted(RetryHandler):
+    """Mixin: report each retry to the metrics before the handler (next in the MRO) waits."""
 
     metrics: Metrics
 
     def prepare_for_next_attempt(self, **kwargs: Any) -> None:
         self.metrics.slack_retried()
-        super().prepare_for_next_attempt(**kwargs)  # type: ignore[misc]
+        super().prepare_for_next_attempt(**kwargs)
 
 
 class CountedRateLimitRetry(_Counted, RateLimitErrorRetryHandler):

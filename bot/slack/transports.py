@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from slack_bolt import App
@@ -31,6 +32,24 @@ class SlackTransport(Protocol):
     def stop(self) -> None: ...
 
     def is_ready(self) -> bool: ...
+
+
+class _Trigger(Protocol):
+    def pull_trigger(self, thunk: Callable[[], object] | None = None) -> None: ...
+
+
+class _TaskDispatcher(Protocol):
+    def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool: ...
+
+
+class _WaitressServer(Protocol):
+    """What this module uses of the (untyped) server ``waitress.server.create_server`` returns."""
+
+    effective_port: int
+    trigger: _Trigger
+    task_dispatcher: _TaskDispatcher
+
+    def run(self) -> None: ...
 
 
 class SocketModeTransport:
@@ -66,7 +85,7 @@ class HttpTransport:
         self._requested_port = port
         self.path = path
         self._map: dict[int, object] = {}
-        self._server = None
+        self._server: _WaitressServer | None = None
         self._thread: threading.Thread | None = None
 
     @property

@@ -17,7 +17,7 @@ import functools
 import threading
 import types
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 C = TypeVar("C")
 
@@ -29,10 +29,10 @@ class Lazy(Generic[C]):
         self._lock = threading.Lock()
         ready = isinstance(value, kind) if kind is not None else not isinstance(value, _FACTORIES)
         if ready:
-            self._value: C | None = value
+            self._value: C | None = cast(C, value)
             self._build: Callable[[], C] | None = None
         else:
-            self._value, self._build = None, value  # type: ignore[assignment]
+            self._value, self._build = None, cast(Callable[[], C], value)
 
     @property
     def built(self) -> bool:

@@ -38,12 +38,13 @@ class TimeoutSession(AuthorizedSession):
     """An authorized session whose requests never wait longer than ``timeout_seconds``."""
 
     def __init__(self, credentials: Credentials, *, timeout_seconds: float) -> None:
-        super().__init__(credentials)
+        super().__init__(credentials)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
         self.timeout_seconds = timeout_seconds
 
-    def request(self, method: str, url: str, *args: Any, timeout: Any = None, **kwargs: Any) -> Any:
-        bounded = self.timeout_seconds if timeout is None else min(_seconds(timeout), self.timeout_seconds)
-        return super().request(method, url, *args, timeout=bounded, **kwargs)
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        timeout = kwargs.get("timeout")
+        kwargs["timeout"] = self.timeout_seconds if timeout is None else min(_seconds(timeout), self.timeout_seconds)
+        return super().request(method, url, *args, **kwargs)  # type: ignore[no-untyped-call]  # as __init__
 
 
 def _seconds(timeout: Any) -> float:
@@ -75,7 +76,9 @@ def _reading_client() -> type[cloud_logging.Client]:
         """
 
         def logger(self, name: str, *, labels: dict[str, str] | None = None, resource: Any = None) -> Any:
-            return super().logger(name, labels=labels, resource=resource or read_only)
+            return super().logger(  # type: ignore[no-untyped-call]  # google-cloud-logging leaves it unannotated
+                name, labels=labels, resource=resource or read_only
+            )
 
     return ReadingClient
 
@@ -163,8 +166,9 @@ def payload_text(payload: Any) -> str:
         return payload
     if isinstance(payload, dict):
         for key in ("message", "MESSAGE", "msg", "log"):
-            if isinstance(payload.get(key), str):
-                return payload[key]
+            value = payload.get(key)
+            if isinstance(value, str):
+                return value
         return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
     return str(payload)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -218,7 +218,7 @@ def _key(raw: Json) -> str:
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
 
 
-def _lines(response: Any) -> Any:
+def _lines(response: Any) -> Iterator[bytes]:
     """Newline-delimited JSON from a chunked stream whose chunks ignore line boundaries."""
     pending = b""
     for chunk in response.stream(amt=None, decode_content=True):
@@ -237,13 +237,13 @@ class KubeCache:
         self.stats: dict[str, int] = {"lists": 0, "watches": 0, "events": 0, "relists": 0, "bytes": 0}
         self._changed = threading.Condition()
         self._stopping = threading.Event()
-        shared = {"stats": self.stats, "lock": self._changed, "stopping": self._stopping}
         self._nodes: _Reflector[Node] = _Reflector(
-            "nodes", source, lambda core: core.list_node, parse_listed_node, field_selector=None, **shared
+            "nodes", source, lambda core: core.list_node, parse_listed_node,
+            field_selector=None, stats=self.stats, lock=self._changed, stopping=self._stopping,
         )
         self._pods: _Reflector[Pod] = _Reflector(
             "pods", source, lambda core: core.list_pod_for_all_namespaces, parse_pod,
-            field_selector=pod_field_selector, **shared,
+            field_selector=pod_field_selector, stats=self.stats, lock=self._changed, stopping=self._stopping,
         )
 
     def start(self) -> KubeCache:

@@ -27,12 +27,13 @@ def api_client_for(cluster: ClusterConfig) -> client.ApiClient:
         if cluster.in_cluster:
             config.load_incluster_config(client_configuration=configuration)
             return client.ApiClient(configuration=configuration)
-        return config.new_client_from_config(
+        api_client: client.ApiClient = config.new_client_from_config(
             config_file=str(cluster.kubeconfig) if cluster.kubeconfig else None,
             context=cluster.context,
             persist_config=False,
             client_configuration=configuration,
         )
+        return api_client
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         where = "the pod's service account" if cluster.in_cluster else _kubeconfig_label(cluster)
         raise NotConfigured(f"Cluster {cluster.name} cannot be reached with {where}: {exc}") from None

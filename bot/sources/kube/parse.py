@@ -208,7 +208,7 @@ def parse_pod(raw: Json) -> Pod:
     meta = raw.get("metadata") or {}
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
-    owner = next((o for o in meta.get("ownerReferences") or () if o.get("controller")), {})
+    owner: Json = next((o for o in meta.get("ownerReferences") or () if o.get("controller")), {})
     specs = spec.get("containers") or []
     grace = spec.get("terminationGracePeriodSeconds")
     return Pod(
