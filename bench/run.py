@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
+from aiohttp import web
 
 import sim.server
-from aiohttp import web
 from sim.bot_config import write_files
 from sim.clock import SimClock
 from sim.generator import GeneratedCluster, generate

@@ -279,7 +279,7 @@ def _all_pods(
     troubles = _troubles(rng, workload_pods)
     index = 0
     per_namespace = _split(workload_pods, len(namespaces))
-    for (namespace, ns_labels), quota in zip(namespaces, per_namespace):
+    for (namespace, ns_labels), quota in zip(namespaces, per_namespace, strict=True):
         apps = iter(rng.sample(APPS, len(APPS)))
         left = quota
         while left > 0:

@@ -144,7 +144,7 @@ def _workloads(world: World, spec: ScenarioSpec, rooms: list[NodeRoom], now: dat
             by_key[key] = (workload, replica_set)
     placement = place(wanted, rooms)
     pool_max = {p.name: (p.autoscaling or {}).get("max") for p in spec.node_pools}
-    at_max = all(m is not None and m <= p.nodes_per_zone for p, m in zip(spec.node_pools, pool_max.values()))
+    at_max = all(m is not None and m <= p.nodes_per_zone for p, m in zip(spec.node_pools, pool_max.values(), strict=False))
     groups = [names.instance_group_name(spec.cluster.name, p.name, z) for p in spec.node_pools for z in (p.zones or spec.cluster.locations)]
     for key, (workload, replica_set) in by_key.items():
         namespace, name = key.split("/", 1)

@@ -9,12 +9,12 @@ thing. The sources have their own tests against the simulated world.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
-from bot.clusters import ClusterHandle, ClusterRegistry
 from bot.blocks import Reply
+from bot.clusters import ClusterHandle, ClusterRegistry
 from bot.commands.door import Door
 from bot.commands.registry import Invocation
 from bot.errors import NotFound, Unreachable

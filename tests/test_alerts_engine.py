@@ -12,11 +12,10 @@ from slack_sdk import WebClient
 
 from bot.alerts.engine import IncidentEngine
 from bot.alerts.notifier import SlackNotifier
-from bot.settings import SlackConfig
-from bot.slack.client import build_web_client
 from bot.alerts.store import IncidentStore
 from bot.model.findings import PENDING_PODS, UNREGISTERED_VMS, Finding
-from bot.settings import AlertConfig
+from bot.settings import AlertConfig, SlackConfig
+from bot.slack.client import build_web_client
 from sim.server import SimServer
 from sim.world import World
 

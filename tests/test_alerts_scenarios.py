@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.alerts.notifier import SlackNotifier
-from bot.settings import SlackConfig
-from bot.slack.client import build_web_client
 from bot.alerts.scheduler import AlertService
 from bot.alerts.store import IncidentStore
 from bot.clusters import ClusterHandle, ClusterRegistry
-from bot.settings import AlertConfig, ClusterConfig, GkeConfig
+from bot.settings import AlertConfig, ClusterConfig, GkeConfig, SlackConfig
+from bot.slack.client import build_web_client
 from bot.sources.google.compute import ComputeSource, groups_client_for, instances_client_for
 from bot.sources.google.gke import GkeSource, cluster_manager_for
-from bot.sources.kube.reader import KubeSource
 from bot.sources.kube.client import api_client_for_url
+from bot.sources.kube.reader import KubeSource
 from sim import scenario
 from sim.server import SimServer
 from sim.world import World

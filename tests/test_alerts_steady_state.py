@@ -16,12 +16,12 @@ from slack_sdk import WebClient
 from bot.alerts.notifier import SlackNotifier
 from bot.alerts.scheduler import AlertService
 from bot.alerts.store import IncidentStore
-from bot.settings import Settings
 from bot.clusters import build_clusters as build_registry
+from bot.settings import Settings
 from sim.bot_config import bot_config, write_files
+from sim.clock import SimClock
 from sim.scenario import load, load_spec
 from sim.server import SimServer
-from sim.clock import SimClock
 from sim.world import World
 
 

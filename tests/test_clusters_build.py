@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.clusters import build_clusters as build_registry
 from bot.errors import NotConfigured
 from bot.settings import ClusterConfig, GkeConfig, Settings
 from bot.sources.google.cloud_logging import CloudLoggingSource
 from bot.sources.google.compute import ComputeSource
-from bot.clusters import build_clusters as build_registry
 from bot.sources.google.gke import GkeSource
 from bot.sources.kube.reader import KubeSource
 from sim.kube.builders import make_node

@@ -24,8 +24,8 @@ from urllib.parse import unquote
 import pytest
 
 from bot.blocks import limit_violations
-from bot.settings import AccessConfig, AccessRule, ClusterConfig, Settings, SlackConfig
 from bot.clusters import build_clusters as build_registry
+from bot.settings import AccessConfig, AccessRule, ClusterConfig, Settings, SlackConfig
 from sim import scenario
 from sim.kube import builders as kube
 from sim.kube.kubeconfig import write_kubeconfig

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.model.gke import Operation
 from bot.blocks import limit_violations
+from bot.model.gke import Operation
 from tests.fakes import (
     NOW,
     FakeGke,

@@ -10,8 +10,8 @@ from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import logging as cloud_logging
 
-from sim.google.metadata import proxy_environment
 from sim.google.builders import autoscaler_log, container_log, no_scale_up_payload, node_log, vm_log
+from sim.google.metadata import proxy_environment
 from sim.server import SimServer
 from sim.world import World
 

@@ -15,8 +15,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from sim.server import SimServer
-from sim.slack.signing import signature
 from sim.slack.sender import SlackSender
+from sim.slack.signing import signature
 from sim.world import World
 
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
+from bot.blocks import Reply
 from bot.commands.access import AccessPolicy
 from bot.commands.registry import CommandSpec, Invocation
-from bot.blocks import Reply
 from bot.metrics import Metrics
 from bot.settings import AccessConfig, AccessRule
 from bot.slack.app import SlackUsergroups

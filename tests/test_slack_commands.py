@@ -19,6 +19,7 @@ from bot.slack.transports import HttpTransport, transport_for
 from sim.world import World
 from tests.harness import BotUnderTest, SampleCommands
 
+
 @pytest.fixture(scope="module")
 def world() -> World:
     world = World()

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.commands.registry import CommandContext, CommandSpec, ParsedArgs, Registry
 from bot.blocks import Reply
+from bot.commands.registry import CommandContext, CommandSpec, ParsedArgs, Registry
 from bot.slack.delivery import BUSY_TEXT
 from sim.world import World
 from tests.harness import ANSWER_TIMEOUT, BotUnderTest

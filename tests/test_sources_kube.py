@@ -10,8 +10,8 @@ import pytest
 
 from bot.errors import BadInput, Forbidden, NotConfigured, NotFound, Unreachable
 from bot.settings import ClusterConfig
-from bot.sources.kube.reader import KubeSource
 from bot.sources.kube.client import api_client_for_url
+from bot.sources.kube.reader import KubeSource
 from sim.kube.builders import make_event, make_node, make_pdb, make_pod
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import Endpoints, SimServer

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.sources.kube.reader import KubeSource
 from bot.sources.kube.cache import CacheSnapshot, KubeCache
 from bot.sources.kube.client import api_client_for_url
+from bot.sources.kube.reader import KubeSource
 from sim.kube.builders import make_node, make_pod
 from sim.server import Endpoints, SimServer
 from sim.world import World

@@ -10,8 +10,8 @@ import pytest
 
 from bot.errors import BadInput, Forbidden, Unreachable
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources.google.cloud_logging import CloudLoggingSource
 from bot.sources.contracts import LogQuery
+from bot.sources.google.cloud_logging import CloudLoggingSource
 from sim.google import builders
 from sim.server import Endpoints, SimServer
 from sim.world import World

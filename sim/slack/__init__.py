@@ -5,7 +5,7 @@ point the bot's ``WebClient`` at ``endpoints.slack``, drive it with
 ``SlackSender`` and read what the bot said from ``world.slack``.
 """
 
-from sim.slack.records import ApiCall, Ephemeral, EnvelopeRecord, Message, ResponsePost, UploadedFile
+from sim.slack.records import ApiCall, EnvelopeRecord, Ephemeral, Message, ResponsePost, UploadedFile
 from sim.slack.sender import Delivery, SlackSender
 from sim.slack.workspace import SlackError, SlackWorkspace
 

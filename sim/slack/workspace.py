@@ -391,7 +391,7 @@ class SlackWorkspace:
                     raise SlackError("file_not_found")
                 done.append(upload)
             channel_ids = [self._channel(c).id for c in channels]
-            for upload, item in zip(done, items):
+            for upload, item in zip(done, items, strict=True):
                 upload.title = str(item.get("title") or upload.name)
                 upload.channels = channel_ids
                 upload.thread_ts = thread_ts
