@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.errors import BadInput
 from bot.model.gke import ManagedVm
 from bot.settings import ClusterConfig, Settings
 from bot.sources.contracts import ComputeReader, GkeReader, KubeReader, LogReader
-from bot.sources.kube.cache import CacheSnapshot, KubeCache
-from bot.sources.kube.reader import KubeSource
+
+if TYPE_CHECKING:  # the Kubernetes client library is imported when a cluster is first read
+    from bot.sources.kube.cache import CacheSnapshot, KubeCache
 
 
 @dataclass
@@ -46,6 +48,9 @@ class ClusterHandle:
 
     def start_watch(self) -> None:
         """Keep nodes and problem pods in memory from a watch (only for a real Kubernetes reader)."""
+        from bot.sources.kube.cache import KubeCache
+        from bot.sources.kube.reader import KubeSource
+
         if self.watch is None and isinstance(self.kube, KubeSource):
             self.watch = KubeCache(self.kube).start()
 
@@ -123,12 +128,14 @@ class ClusterRegistry:
 
 def build_cluster(config: ClusterConfig, *, clock: Clock | None = None) -> ClusterHandle:
     """Kubernetes always; GKE and Compute when ``gke`` is set; Cloud Logging when it is also on."""
-    from bot.sources.google.cloud_logging import CloudLoggingSource
-    from bot.sources.google.compute import ComputeSource
-    from bot.sources.google.gke import GkeSource
+    from bot.sources.kube.reader import KubeSource
 
     handle = ClusterHandle(config=config, kube=KubeSource.from_config(config))
-    if config.gke is not None:
+    if config.gke is not None:  # the Google client libraries only where a cluster is on GKE
+        from bot.sources.google.cloud_logging import CloudLoggingSource
+        from bot.sources.google.compute import ComputeSource
+        from bot.sources.google.gke import GkeSource
+
         handle.gke = GkeSource.from_config(config)
         handle.compute = ComputeSource.from_config(config)
         if config.uses_cloud_logging:

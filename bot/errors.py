@@ -37,6 +37,10 @@ class Forbidden(ChatOpsError):
     kind = "forbidden"
 
 
+# What ``Unreachable.service`` names when the Kubernetes API is the one that did not answer.
+KUBERNETES = "kubernetes"
+
+
 class Unreachable(ChatOpsError):
     """An API did not answer, or answered 5xx; ``reason`` says what is known."""
 

@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.alerts.notifier import SlackNotifier
-from bot.alerts.scheduler import AlertService, Leadership
-from bot.alerts.store import IncidentStore
 from bot.clock import Clock, SystemClock
 from bot.clusters import ClusterRegistry, build_clusters
 from bot.commands.door import Door
@@ -31,9 +28,10 @@ from bot.metrics import metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.delivery import AnswerPool
 
-if TYPE_CHECKING:  # both are imported when the bot starts, not when it is built
+if TYPE_CHECKING:  # imported where they run, so `ask` and `check --once` start without them
     from slack_bolt import App
 
+    from bot.alerts.scheduler import AlertService, Leadership
     from bot.slack.transports import SlackTransport
 
 log = logging.getLogger(__name__)
@@ -78,9 +76,15 @@ def build_leadership(settings: Settings, clock: Clock) -> Leadership | None:
 def build_alerts(
     settings: Settings, clusters: ClusterRegistry, clock: Clock, client: WebClient, metrics: Metrics | None = None
 ) -> AlertService:
+    from bot.alerts.notifier import SlackNotifier
+    from bot.alerts.scheduler import AlertService
+    from bot.alerts.store import IncidentStore
+
     store = IncidentStore.in_state_dir(settings.state_dir)
     leader = build_leadership(settings, clock)
-    notifier = SlackNotifier(client, store, clock, may_send=(lambda: leader.leading) if leader is not None else None)
+    notifier = SlackNotifier(
+        client, store, clock, may_send=(lambda: leader.leading) if leader is not None else None, metrics=metrics
+    )
     return AlertService(settings.alerts, clusters, store, notifier, clock, leader=leader, metrics=metrics)
 
 

@@ -14,6 +14,7 @@ timeline to the clock. The spec names are re-exported here for callers.
 
 from __future__ import annotations
 
+from sim import workloads
 from sim.populate import populate
 from sim.scenario_spec import (
     ClusterSpec,
@@ -60,12 +61,43 @@ def _adopt_project(world: World, project: str) -> None:
     world.google.project = project
 
 
+def _scheduled_by_filters(spec: ScenarioSpec) -> bool:
+    """Whether placing the workloads needs more than room for CPU (labels, taints, selectors, claims)."""
+    return any(p.labels or p.taints for p in spec.node_pools) or any(w.constrained for w in spec.workloads)
+
+
+def _shape_pools(world: World, spec: ScenarioSpec) -> None:
+    """Give each pool's nodes the labels and taints of the pool's config, as GKE does."""
+    pools = {p.name: p for p in spec.node_pools if p.labels or p.taints}
+    for node in world.kube.items("nodes"):
+        pool = pools.get(node["metadata"].get("labels", {}).get("cloud.google.com/gke-nodepool", ""))
+        if pool is None:
+            continue
+        node["metadata"]["labels"].update(pool.labels)
+        if pool.taints:
+            node.setdefault("spec", {})["taints"] = [
+                *node["spec"].get("taints", []), *(workloads.taint_of(t) for t in pool.taints)
+            ]
+        world.kube.upsert("nodes", node)
+
+
 def load(world: World, name_or_path: str) -> Scenario:
-    """Fill ``world`` from a scenario and hook its timeline to the world's clock."""
+    """Fill ``world`` from a scenario and hook its timeline to the world's clock.
+
+    Workloads that need more than room for CPU (a pool with labels or taints,
+    a pod with a node selector, tolerations or a claim) are placed by the
+    scheduler's filters (``sim.workloads``) once the nodes exist.
+    """
     spec = load_spec(name_or_path)
+    filtered = _scheduled_by_filters(spec)
     with world.lock:
         _adopt_project(world, spec.project)
-        scenario = populate(world, spec)
+        scenario = populate(world, spec.model_copy(update={"workloads": []}) if filtered else spec)
+        scenario.spec = spec
+        if filtered:
+            _shape_pools(world, spec)
+            for workload in spec.workloads:
+                workloads.create(world, spec, workload, world.clock.now())
     world.clock.on_advance(lambda now: apply_due_steps(scenario, now))
     apply_due_steps(scenario, world.clock.now())
     return scenario

@@ -46,6 +46,8 @@ class PoolSpec(BaseModel):
     zones: list[str] | None = None  # default: the cluster's locations
     vm_age: str = "1d"
     version: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)  # node labels GKE sets from the pool's config
+    taints: list[str] = Field(default_factory=list)  # kubectl's notation: "dedicated=gpu:NoSchedule"
 
 
 class ClusterSpec(BaseModel):
@@ -64,6 +66,15 @@ class WorkloadSpec(BaseModel):
     cpu: str = "100m"
     memory: str = "128Mi"
     image: str | None = None
+    # What the scheduler weighs besides room: a pod that matches no node stays Pending with its words.
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)  # Kubernetes' shape: key, operator, value, effect
+    claim: str | None = None  # a PersistentVolumeClaim that is not bound
+    scheduler_message: str | None = None  # Pending with exactly this FailedScheduling message
+
+    @property
+    def constrained(self) -> bool:
+        return bool(self.node_selector or self.tolerations or self.claim or self.scheduler_message)
 
 
 class StepSpec(BaseModel):
@@ -73,12 +84,39 @@ class StepSpec(BaseModel):
         "progress_operation",
         "finish_operation",
         "fail_operation",
+        "abort_operation",
         "node_not_ready",
+        "node_unknown",
         "node_ready",
+        "zone_down",
+        "zone_up",
+        "create_pods",
         "control_plane_down",
         "control_plane_up",
     ]
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExpectedIncident(BaseModel):
+    """An incident the bot must open: its kind, the worst severity it reaches, what it must and must not say."""
+
+    kind: str
+    severity: Literal["info", "warning", "critical"]
+    scope: str | None = None
+    words: list[str] = Field(default_factory=list)  # in its parent (any version) or its thread
+    not_words: list[str] = Field(default_factory=list)
+    broadcast: bool | None = None  # a reply of its thread was also sent to the channel (or, False, never)
+    max_messages: int | None = None  # its parent and replies together
+
+
+class Expectations(BaseModel):
+    """What replaying the scenario through the bot must give; kept as data beside the scenario."""
+
+    play: str | None = None  # how long to replay; default: 20 minutes past the last step
+    incidents: list[ExpectedIncident] = Field(default_factory=list)
+    absent: list[str] = Field(default_factory=list)  # kinds that must open no incident at all
+    max_messages: int | None = None  # in the alert channel, thread replies included
+    healthy: bool = False  # nothing at all may be posted
 
 
 class ScenarioSpec(BaseModel):
@@ -89,12 +127,37 @@ class ScenarioSpec(BaseModel):
     node_pools: list[PoolSpec]
     workloads: list[WorkloadSpec] = Field(default_factory=list)
     timeline: list[StepSpec] = Field(default_factory=list)
+    expect: Expectations = Field(default_factory=Expectations)
 
 
 def _step_from_yaml(raw: dict[str, Any]) -> dict[str, Any]:
     """Steps are written flat in YAML (``{at, do, type, ...}``); keep the extras as params."""
     known = {"at", "do"}
     return {"at": str(raw.get("at", "0s")), "do": raw.get("do"), "params": {k: v for k, v in raw.items() if k not in known}}
+
+
+def _repeated(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """A step with ``every`` (and ``for`` or ``times``) as the plain steps it stands for.
+
+    ``{at: 5m, every: 6m, for: 30m, do: node_not_ready}`` runs at 5m, 11m, 17m,
+    23m and 29m: every start before ``at + for``. ``times: 5`` counts instead.
+    """
+    step = dict(raw)
+    every = step.pop("every", None)
+    span = step.pop("for", None)
+    times = step.pop("times", None)
+    if every is None:
+        if span is not None or times is not None:
+            raise ValueError(f"a step with `for` or `times` needs `every`: {raw!r}")
+        return [step]
+    interval = parse_offset(every)
+    if interval <= timedelta(0):
+        raise ValueError(f"`every` must be positive: {raw!r}")
+    if (span is None) == (times is None):
+        raise ValueError(f"a repeating step needs exactly one of `for` and `times`: {raw!r}")
+    start = parse_offset(str(step.get("at", "0s")))
+    count = int(times) if times is not None else -(-parse_offset(span) // interval)
+    return [{**step, "at": f"{int((start + k * interval).total_seconds())}s"} for k in range(count)]
 
 
 def available() -> list[str]:
@@ -112,7 +175,10 @@ def load_spec(name_or_path: str) -> ScenarioSpec:
             raise ValueError(f"unknown scenario {name_or_path!r}; shipped: {', '.join(available())}")
         text = (resources.files("sim") / "scenarios" / f"{name_or_path}.yaml").read_text()
     raw = yaml.safe_load(text)
-    raw["timeline"] = [_step_from_yaml(step) for step in raw.get("timeline") or []]
+    steps = [plain for step in raw.get("timeline") or [] for plain in _repeated(step)]
+    # Stable: steps due at the same moment keep the order they were written in.
+    steps.sort(key=lambda step: parse_offset(str(step.get("at", "0s"))))
+    raw["timeline"] = [_step_from_yaml(step) for step in steps]
     return ScenarioSpec.model_validate(raw)
 
 

@@ -3,17 +3,17 @@
 Steps change the world the way the real event would: a control-plane upgrade
 is a GKE operation that runs, reports progress and finishes; on a zonal
 cluster the Kubernetes API answers 503 for as long as it runs (a regional one
-keeps serving from its other replicas); a node going NotReady flips its Ready
-condition as the node controller would.
+keeps serving from its other replicas). Nodes going NotReady, Unknown or
+Ready, a zone failing, pods created mid-scenario and operations that abort are
+in ``sim.trouble``.
 """
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
-from sim.clock import rfc3339
+from sim import trouble
 from sim.scenario_spec import Scenario, StepSpec, parse_offset
 
 
@@ -85,8 +85,8 @@ def _finish_operation(scenario: Scenario, params: dict[str, Any], *, failed: boo
         return
     fields: dict[str, Any] = {"status": "DONE", "progress": {"metrics": [{"name": "PERCENT_DONE", "intValue": "100"}]}}
     if failed:
-        fields["error"] = {"code": 13, "message": params.get("message", "Upgrade failed: the control plane did not become healthy.")}
-        fields["statusMessage"] = fields["error"]["message"]
+        fields["error"] = {"code": int(params.get("code", 13)), "message": params.get("message", "Upgrade failed: the control plane did not become healthy.")}
+        fields["statusMessage"] = params.get("status_message", fields["error"]["message"])
     world.google.update_operation(op["name"], **fields)
     if op_type == "UPGRADE_MASTER":
         updates: dict[str, Any] = {"status": "RUNNING", "statusMessage": ""}
@@ -100,27 +100,6 @@ def _fail_operation(scenario: Scenario, params: dict[str, Any]) -> None:
     _finish_operation(scenario, params, failed=True)
 
 
-def _set_node_ready(scenario: Scenario, params: dict[str, Any], ready: bool) -> None:
-    store = scenario.world.kube
-    ref = params.get("node", 0)
-    name = scenario.node_names[ref] if isinstance(ref, int) else str(ref)
-    node = store.get("nodes", None, name)
-    if node is None:
-        return
-    node = copy.deepcopy(node)
-    now = rfc3339(scenario.world.clock.now())
-    for condition in node.get("status", {}).get("conditions", []):
-        if condition.get("type") == "Ready":
-            condition.update(
-                status="True" if ready else params.get("status", "False"),
-                reason="KubeletReady" if ready else params.get("reason", "KubeletNotReady"),
-                message="kubelet is posting ready status" if ready else params.get("message", "kubelet stopped posting node status."),
-                lastTransitionTime=now,
-                lastHeartbeatTime=now,
-            )
-    store.upsert("nodes", node)
-
-
 def _control_plane(scenario: Scenario, params: dict[str, Any], down: bool) -> None:
     scenario.world.faults.kube_down = down
 
@@ -130,8 +109,7 @@ _STEPS = {
     "progress_operation": _progress_operation,
     "finish_operation": _finish_operation,
     "fail_operation": _fail_operation,
-    "node_not_ready": lambda s, p: _set_node_ready(s, p, False),
-    "node_ready": lambda s, p: _set_node_ready(s, p, True),
     "control_plane_down": lambda s, p: _control_plane(s, p, True),
     "control_plane_up": lambda s, p: _control_plane(s, p, False),
+    **trouble.STEPS,
 }

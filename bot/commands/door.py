@@ -41,11 +41,10 @@ from bot.commands.registry import (
     help_reply,
     parse,
 )
-from bot.errors import BadInput, ChatOpsError, Forbidden, Unreachable
+from bot.errors import KUBERNETES, BadInput, ChatOpsError, Forbidden, Unreachable
 from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
 from bot.settings import Settings
-from bot.sources.kube.errors import SERVICE as KUBE_SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +238,7 @@ def explained(error: Unreachable, handle: ClusterHandle, clock: Clock) -> Unreac
     upgrade the answer is already in GKE's operations. Asked only on this
     error path, so a healthy cluster never pays for it.
     """
-    if error.service != KUBE_SERVICE or handle.gke is None:
+    if error.service != KUBERNETES or handle.gke is None:
         return error
     try:
         cluster = handle.gke.get_cluster()

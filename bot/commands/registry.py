@@ -14,18 +14,20 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.alerts.render import IncidentSummary
-from bot.alerts.store import Incident, MuteResult
 from bot.blocks import SECTION_TEXT_BUDGET, Reply, escape, truncate
 from bot.clock import Clock
 from bot.clusters import ClusterHandle, ClusterRegistry
 from bot.commands.validate import MAX_COMMAND_LENGTH, dns_label, shown
 from bot.errors import BadInput
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the alert service's types; its database layer is imported only where alerts run
+    from bot.alerts.render import IncidentSummary
+    from bot.alerts.store import Incident, MuteResult
 
 Validator = Callable[[str], Any]  # returns the parsed value or raises BadInput
 

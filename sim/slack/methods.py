@@ -59,6 +59,9 @@ def message_json(workspace: SlackWorkspace, message: Message) -> dict[str, Any]:
         body["blocks"] = message.blocks
     if message.thread_ts:
         body["thread_ts"] = message.thread_ts
+        if message.broadcast:  # Slack marks a reply also sent to the channel, and shows it in the channel's history
+            body["subtype"] = "thread_broadcast"
+            body["root"] = message_json(workspace, workspace.message(message.channel, message.thread_ts))
         if not message.is_reply:
             replies = workspace.thread(message.channel, message.ts)
             body["reply_count"] = len(replies)
@@ -116,7 +119,8 @@ def chat_post_message(ctx: CallContext, args: Args) -> dict[str, Any]:
     channel = required(args, "channel", "channel_not_found")
     text, blocks = _content(args)
     message = ws.post_message(
-        channel, user=ws.bot_user_id, text=text, blocks=blocks, thread_ts=optional_str(args, "thread_ts")
+        channel, user=ws.bot_user_id, text=text, blocks=blocks, thread_ts=optional_str(args, "thread_ts"),
+        broadcast=flag(args, "reply_broadcast"),
     )
     return {"channel": message.channel, "ts": message.ts, "message": message_json(ws, message)}
 
@@ -273,8 +277,8 @@ def conversations_replies(ctx: CallContext, args: Args) -> dict[str, Any]:
 def conversations_history(ctx: CallContext, args: Args) -> dict[str, Any]:
     ws = ctx.workspace
     channel = ws.channel(required(args, "channel", "channel_not_found")).id
-    newest_first = list(reversed(ws.messages(channel)))
-    return {"messages": [message_json(ws, m) for m in newest_first], "has_more": False}
+    shown = sorted([*ws.messages(channel), *ws.broadcasts(channel)], key=lambda m: float(m.ts))
+    return {"messages": [message_json(ws, m) for m in reversed(shown)], "has_more": False}
 
 
 def usergroups_users_list(ctx: CallContext, args: Args) -> dict[str, Any]:

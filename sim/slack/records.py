@@ -56,6 +56,7 @@ class Message:
     files: list[str] = field(default_factory=list)
     reactions: dict[str, list[str]] = field(default_factory=dict)
     deleted: bool = False
+    broadcast: bool = False  # a reply also sent to the channel (reply_broadcast; subtype thread_broadcast)
 
     @property
     def is_reply(self) -> bool:

@@ -194,6 +194,12 @@ class SlackWorkspace:
 
     # -- reading the record ----------------------------------------------------
 
+    def broadcasts(self, channel: str) -> list[Message]:
+        """Thread replies that were also sent to the channel (reply_broadcast), oldest first."""
+        with self.changed:
+            found = self._messages[self._channel(channel).id]
+            return [m for m in found if m.is_reply and m.broadcast and not m.deleted]
+
     def messages(self, channel: str) -> list[Message]:
         """Top-level messages of a channel (by id or name), oldest first, deleted ones left out."""
         with self.changed:
@@ -261,7 +267,9 @@ class SlackWorkspace:
         blocks: Blocks | None = None,
         thread_ts: str | None = None,
         files: list[str] | None = None,
+        broadcast: bool = False,
     ) -> Message:
+        """Post a message; ``broadcast`` (Slack's reply_broadcast) also shows a reply in the channel."""
         with self.changed:
             channel_id = self._channel(channel).id
             if thread_ts:
@@ -281,6 +289,7 @@ class SlackWorkspace:
                 blocks=blocks,
                 thread_ts=thread_ts or None,
                 files=list(files or []),
+                broadcast=broadcast and bool(thread_ts),
             )
             self._messages[channel_id].append(message)
             self.changed.notify_all()

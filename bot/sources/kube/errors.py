@@ -11,9 +11,9 @@ import orjson
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from bot.errors import BadInput, ChatOpsError, Forbidden, NotFound, Unreachable
+from bot.errors import KUBERNETES, BadInput, ChatOpsError, Forbidden, NotFound, Unreachable
 
-SERVICE = "kubernetes"
+SERVICE = KUBERNETES
 
 
 def status_message(exc: ApiException) -> str:
