@@ -11,9 +11,9 @@ from bot.commands.registry import Registry
 
 def command_registry() -> Registry:
     """Every command the bot runs, in the order help lists them."""
-    from handlers import alerts, cluster, clusters, help, logs, nodes, pods, ssh
+    from handlers import alerts, cluster, clusters, describe, events, help, logs, nodes, pods, ssh, top, workloads
 
     return Registry(
-        [help.commands, clusters.commands, nodes.commands, pods.commands, logs.commands, ssh.commands,
-         cluster.commands, alerts.commands]
+        [help.commands, clusters.commands, nodes.commands, pods.commands, workloads.commands, events.commands,
+         top.commands, describe.commands, logs.commands, ssh.commands, cluster.commands, alerts.commands]
     )

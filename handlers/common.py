@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from bot.analysis.ssh import SshHint, ssh_hint
 from bot.clusters import ClusterHandle
-from bot.commands.registry import CommandContext, Flag
-from bot.commands.validate import duration, free_text, positive_int, severity
-from bot.errors import NotConfigured
+from bot.commands.registry import CommandContext, Flag, ParsedArgs
+from bot.commands.validate import duration, free_text, namespace, positive_int, severity
+from bot.errors import BadInput, NotConfigured, NotFound
 from bot.model.gke import GkeCluster, ManagedVm
 from bot.model.kube import Node
 from bot.sources.contracts import LogQuery
@@ -43,6 +43,34 @@ LIMIT_FLAG = Flag(
     default=50,
     parse=lambda v: positive_int(v, maximum=MAX_LOG_LINES),
 )
+
+
+NAMESPACE_FLAG = Flag("--namespace", "-n", metavar="NS", help="Only this namespace (default: all)", parse=namespace)
+ALL_NAMESPACES_FLAG = Flag("--all-namespaces", "-A", takes_value=False, help="All namespaces (the default)")
+
+
+def chosen_namespace(args: ParsedArgs) -> str | None:
+    """The namespace of ``-n``, or None for all; ``-n`` with ``-A`` is a contradiction, said so."""
+    if args.get("namespace") and args.get("all_namespaces"):
+        raise BadInput("Use either `-n NAMESPACE` or `-A`, not both.")
+    ns: str | None = args.get("namespace")
+    return ns
+
+
+def require_namespace(handle: ClusterHandle, ns: str | None) -> None:
+    """An empty answer for ``-n NS`` must not hide a typo: say when the namespace does not exist."""
+    if ns and not handle.kube.namespace_exists(ns):
+        raise NotFound(f"Namespace `{ns}` does not exist in cluster {handle.name}.")
+
+
+def span(delta: timedelta) -> str:
+    """A look-back window as people write it: 90s, 15m, 1h, 2h30m, 2d."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if value]
+    return "".join(parts[:2]) or "0s"
 
 
 def node_log_links(handle: ClusterHandle, name: str, context: CommandContext) -> tuple[LogLink, ...]:

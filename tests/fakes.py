@@ -19,7 +19,7 @@ from bot.commands.door import Door
 from bot.commands.registry import Invocation
 from bot.errors import NotFound, Unreachable
 from bot.model.gke import Autoscaling, GkeCluster, ManagedVm, NodePool, Operation
-from bot.model.kube import Condition, ContainerState, Event, Node, Pod, Resources
+from bot.model.kube import Condition, ContainerState, Event, Node, Pod, Resources, Usage, Workload
 from bot.model.logs import LogLine
 from bot.settings import ClusterConfig, GkeConfig, Settings
 from bot.sources.contracts import LogQuery
@@ -131,6 +131,53 @@ def make_event(kind: str, namespace: str, name: str, reason: str, message: str, 
     )
 
 
+def make_workload(
+    kind: str,
+    namespace: str,
+    name: str,
+    *,
+    desired: int = 3,
+    ready: int | None = None,
+    updated: int | None = None,
+    available: int | None = None,
+    stuck: bool = False,
+    generation: int = 1,
+    observed: int | None = None,
+) -> Workload:
+    """A workload whose counts are full unless told otherwise; ``stuck`` adds ProgressDeadlineExceeded."""
+    ready = desired if ready is None else ready
+    conditions: tuple[Condition, ...] = ()
+    if kind == "Deployment":
+        available_now = desired if available is None else available
+        conditions = (
+            Condition("Available", "True" if available_now >= desired else "False",
+                      "MinimumReplicasAvailable" if available_now >= desired else "MinimumReplicasUnavailable",
+                      "Deployment has minimum availability." if available_now >= desired else "Deployment does not have minimum availability."),
+            Condition("Progressing", "False", "ProgressDeadlineExceeded", f'ReplicaSet "{name}-7d4b9c6f5" has timed out progressing.')
+            if stuck else Condition("Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}-7d4b9c6f5" has successfully progressed.'),
+        )
+    return Workload(
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        uid=f"uid-{kind}-{name}",
+        created=NOW - timedelta(days=3),
+        desired=desired,
+        current=desired,
+        ready=ready,
+        updated=desired if updated is None else updated,
+        available=ready if available is None else available,
+        generation=generation,
+        observed_generation=generation if observed is None else observed,
+        conditions=conditions,
+        selector=f"app={name}",
+        images=(f"registry.example/{name}:1",),
+        labels={"app": name},
+        strategy="RollingUpdate",
+        progress_deadline_seconds=600 if kind == "Deployment" else None,
+    )
+
+
 def make_vm(name: str, zone: str, *, action: str = "NONE", status: str = "RUNNING", age: timedelta = timedelta(hours=2)) -> ManagedVm:
     suffix = {"us-west1-a": "1a2b", "us-west1-b": "3c4d", "us-west1-c": "5e6f"}.get(zone, "0000")
     return ManagedVm(
@@ -202,6 +249,15 @@ def shortfall_pods() -> list[Pod]:
     return pods
 
 
+def shortfall_workloads() -> list[Workload]:
+    return [
+        make_workload("Deployment", "shop", "web", desired=3),
+        make_workload("Deployment", "shop", "checkout", desired=2, ready=0, stuck=True),
+        make_workload("StatefulSet", "shop", "worker", desired=1, ready=0),
+        make_workload("Deployment", "shop", "cron", desired=1, ready=0),
+    ]
+
+
 def shortfall_events() -> list[Event]:
     return [
         make_event("Pod", "shop", "checkout-0", "NotTriggerScaleUp", "pod didn't trigger scale-up: 1 max node group size reached", minutes_ago=2, source="cluster-autoscaler"),
@@ -217,9 +273,19 @@ def _field_match(obj_fields: dict[str, str], selector: str | None) -> bool:
         return True
     for term in selector.split(","):
         key, _, value = term.partition("=")
-        if obj_fields.get(key) != value:
+        if key.endswith("!"):
+            if obj_fields.get(key[:-1]) == value:
+                return False
+        elif obj_fields.get(key) != value:
             return False
     return True
+
+
+def _label_match(labels: dict[str, str], selector: str | None) -> bool:
+    """Equality terms only (``a=b,c=d``): what the fakes' workloads select their pods by."""
+    if not selector:
+        return True
+    return all(labels.get(key) == value for key, _, value in (term.partition("=") for term in selector.split(",")))
 
 
 @dataclass
@@ -231,6 +297,10 @@ class FakeKube:
     down: bool = False
     log_lines: list[LogLine] = field(default_factory=list)
     calls: list[tuple] = field(default_factory=list)
+    workloads: list[Workload] = field(default_factory=list)
+    node_usage: list[Usage] | None = None  # None: the cluster serves no metrics API
+    pod_usage: list[Usage] | None = None
+    namespaces: set[str] | None = None  # None: every namespace the pods, events and workloads name
 
     def server_version(self) -> str:
         if self.down:
@@ -255,6 +325,7 @@ class FakeKube:
             for p in self.pods
             if (namespace is None or p.namespace == namespace)
             and _field_match({"status.phase": p.phase, "spec.nodeName": p.node_name}, field_selector)
+            and _label_match(p.labels, label_selector)
         ]
 
     def get_pod(self, namespace: str, name: str) -> Pod:
@@ -270,13 +341,62 @@ class FakeKube:
             for e in self.events
             if (namespace is None or e.namespace == namespace)
             and _field_match(
-                {"involvedObject.kind": e.kind, "involvedObject.name": e.object_name, "involvedObject.namespace": e.object_namespace, "reason": e.reason},
+                {"involvedObject.kind": e.kind, "involvedObject.name": e.object_name, "involvedObject.namespace": e.object_namespace, "reason": e.reason, "type": e.type},
                 field_selector,
             )
         ]
 
     def list_disruption_budgets(self, *, namespace: str | None = None) -> list:
         return []
+
+    def namespace_exists(self, name: str) -> bool:
+        self.calls.append(("namespace_exists", name))
+        if self.namespaces is not None:
+            return name in self.namespaces
+        known = {p.namespace for p in self.pods} | {e.namespace for e in self.events} | {w.namespace for w in self.workloads}
+        return name in known | {"default", "kube-system"}
+
+    def _workloads(self, kind: str, namespace: str | None, label_selector: str | None) -> list[Workload]:
+        self.calls.append((f"list_{kind.lower()}s", namespace, label_selector))
+        return [
+            w for w in self.workloads
+            if w.kind == kind and (namespace is None or w.namespace == namespace) and _label_match(w.labels, label_selector)
+        ]
+
+    def list_deployments(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
+        return self._workloads("Deployment", namespace, label_selector)
+
+    def list_statefulsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
+        return self._workloads("StatefulSet", namespace, label_selector)
+
+    def list_daemonsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
+        return self._workloads("DaemonSet", namespace, label_selector)
+
+    def _get_workload(self, kind: str, namespace: str, name: str) -> Workload:
+        self.calls.append((f"get_{kind.lower()}", namespace, name))
+        for w in self.workloads:
+            if (w.kind, w.namespace, w.name) == (kind, namespace, name):
+                return w
+        raise NotFound(f"{kind} `{namespace}/{name}` was not found.")
+
+    def get_deployment(self, namespace: str, name: str) -> Workload:
+        return self._get_workload("Deployment", namespace, name)
+
+    def get_statefulset(self, namespace: str, name: str) -> Workload:
+        return self._get_workload("StatefulSet", namespace, name)
+
+    def get_daemonset(self, namespace: str, name: str) -> Workload:
+        return self._get_workload("DaemonSet", namespace, name)
+
+    def node_metrics(self) -> list[Usage] | None:
+        self.calls.append(("node_metrics",))
+        return None if self.node_usage is None else list(self.node_usage)
+
+    def pod_metrics(self, *, namespace: str | None = None) -> list[Usage] | None:
+        self.calls.append(("pod_metrics", namespace))
+        if self.pod_usage is None:
+            return None
+        return [u for u in self.pod_usage if namespace is None or u.namespace == namespace]
 
     def pod_log(self, namespace: str, name: str, *, container: str | None = None, tail_lines: int = 100, since_seconds: int | None = None) -> list[LogLine]:
         self.calls.append(("pod_log", namespace, name, container, tail_lines, since_seconds))
@@ -332,7 +452,9 @@ def gke_settings(name: str = "prod", location: str = "us-west1-a") -> Settings:
 
 
 def shortfall_handle(name: str = "prod", **overrides) -> ClusterHandle:
-    kube = overrides.pop("kube", None) or FakeKube(nodes=shortfall_nodes(), pods=shortfall_pods(), events=shortfall_events())
+    kube = overrides.pop("kube", None) or FakeKube(
+        nodes=shortfall_nodes(), pods=shortfall_pods(), events=shortfall_events(), workloads=shortfall_workloads()
+    )
     cluster = overrides.pop("cluster", None) or make_cluster()
     return ClusterHandle(
         config=gke_settings(name, cluster.location).clusters[0],

@@ -131,3 +131,45 @@ def shown(value: str, limit: int = 60) -> str:
     """A user's value, shortened and stripped of backticks, for quoting in an error."""
     cleaned = value.replace("`", "'")
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+# Kinds a user may name, by every spelling kubectl accepts for them; the value is the Kind the API uses.
+KIND_ALIASES: dict[str, str] = {
+    alias: kind
+    for kind, aliases in {
+        "Pod": ("pod", "pods", "po"),
+        "Node": ("node", "nodes", "no"),
+        "Deployment": ("deployment", "deployments", "deploy"),
+        "StatefulSet": ("statefulset", "statefulsets", "sts"),
+        "DaemonSet": ("daemonset", "daemonsets", "ds"),
+        "ReplicaSet": ("replicaset", "replicasets", "rs"),
+        "Job": ("job", "jobs"),
+        "CronJob": ("cronjob", "cronjobs", "cj"),
+        "Service": ("service", "services", "svc"),
+        "PersistentVolumeClaim": ("persistentvolumeclaim", "persistentvolumeclaims", "pvc"),
+        "PersistentVolume": ("persistentvolume", "persistentvolumes", "pv"),
+        "HorizontalPodAutoscaler": ("horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"),
+        "PodDisruptionBudget": ("poddisruptionbudget", "poddisruptionbudgets", "pdb"),
+        "Namespace": ("namespace", "namespaces", "ns"),
+        "Ingress": ("ingress", "ingresses", "ing"),
+    }.items()
+    for alias in aliases
+}
+EVENT_OBJECT_KINDS = tuple(dict.fromkeys(KIND_ALIASES.values()))
+
+
+def kind_name(value: str, *, allowed: tuple[str, ...] = EVENT_OBJECT_KINDS) -> str:
+    """A kind as a user types it (``deploy``, ``Pods``, ``sts``) as the API's Kind, if it is one of ``allowed``."""
+    kind = KIND_ALIASES.get(value.strip().lower())
+    if kind is None or kind not in allowed:
+        choices = ", ".join(k.lower() for k in allowed)
+        raise BadInput(f"`{shown(value)}` is not a kind this answers about: one of {choices}.")
+    return kind
+
+
+def object_ref(value: str) -> tuple[str, str]:
+    """``KIND/NAME`` (``pod/web-0``, ``deploy/web``, ``node/gke-...``) as (Kind, name), both checked."""
+    kind, slash, name = value.partition("/")
+    if not slash or not kind or not name:
+        raise BadInput(f"`{shown(value)}` is not KIND/NAME, e.g. `pod/web-0` or `deployment/web`.")
+    return kind_name(kind), resource_name(name, f"{kind.lower()} name")

@@ -164,3 +164,63 @@ class DisruptionBudget:
     desired_healthy: int
     expected_pods: int
     match_labels: dict[str, str] = field(default_factory=dict)
+
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A Deployment, StatefulSet or DaemonSet: what it wants, what it has, and its own account of why.
+
+    The counts mean the same for every kind: ``desired`` replicas (for a
+    DaemonSet, the nodes that should run one), ``current`` pods that exist
+    (scheduled, for a DaemonSet), ``ready``, ``updated`` to the newest
+    template and ``available`` (ready for at least minReadySeconds).
+    """
+
+    kind: str  # one of WORKLOAD_KINDS
+    namespace: str
+    name: str
+    uid: str
+    created: datetime | None
+    desired: int
+    current: int
+    ready: int
+    updated: int
+    available: int
+    generation: int = 0
+    observed_generation: int = 0
+    conditions: tuple[Condition, ...] = ()
+    selector: str = ""  # the label selector of its pods, as the API's labelSelector parameter spells it
+    images: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    paused: bool = False
+    strategy: str = ""  # RollingUpdate, Recreate, OnDelete
+    progress_deadline_seconds: int | None = None
+    misscheduled: int = 0  # DaemonSet pods on nodes that should not run one
+    current_revision: str = ""  # StatefulSet revisions: they differ while an update rolls
+    update_revision: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What metrics.k8s.io measured for a node or a pod (its containers summed): CPU in millicores, memory in bytes."""
+
+    name: str
+    namespace: str = ""  # "" for a node
+    cpu_m: int = 0
+    memory: int = 0
+    timestamp: datetime | None = None
+    window_seconds: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from bot.model.gke import GkeCluster, ManagedVm, Operation
-from bot.model.kube import DisruptionBudget, Event, Node, Pod
+from bot.model.kube import DisruptionBudget, Event, Node, Pod, Usage, Workload
 from bot.model.logs import LogLine
 
 
@@ -34,6 +34,28 @@ class KubeReader(Protocol):
     def list_events(self, *, namespace: str | None = None, field_selector: str | None = None) -> list[Event]: ...
 
     def list_disruption_budgets(self, *, namespace: str | None = None) -> list[DisruptionBudget]: ...
+
+    def namespace_exists(self, name: str) -> bool: ...
+
+    def list_deployments(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]: ...
+
+    def list_statefulsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]: ...
+
+    def list_daemonsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]: ...
+
+    def get_deployment(self, namespace: str, name: str) -> Workload: ...
+
+    def get_statefulset(self, namespace: str, name: str) -> Workload: ...
+
+    def get_daemonset(self, namespace: str, name: str) -> Workload: ...
+
+    def node_metrics(self) -> list[Usage] | None:
+        """Usage per node from metrics.k8s.io; None when the cluster does not serve that API."""
+        ...
+
+    def pod_metrics(self, *, namespace: str | None = None) -> list[Usage] | None:
+        """Usage per pod from metrics.k8s.io; None when the cluster does not serve that API."""
+        ...
 
     def pod_log(
         self,

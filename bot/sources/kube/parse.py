@@ -24,6 +24,8 @@ from bot.model.kube import (
     Pod,
     Resources,
     Taint,
+    Usage,
+    Workload,
 )
 from bot.model.logs import LogLine
 from bot.sources.timestamps import parse_time
@@ -284,3 +286,138 @@ def parse_log_line(line: str, *, origin: str = "") -> LogLine:
 def parse_listed_node(raw: Json) -> Node:
     """A node from a list or a watch: see ``parse_node``."""
     return parse_node(raw, all_conditions=False)
+
+
+def label_selector_text(selector: Json | None) -> str:
+    """A LabelSelector object (matchLabels, matchExpressions) as the API's ``labelSelector`` parameter."""
+    selector = selector or {}
+    terms = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or ():
+        key, operator = expression.get("key", ""), expression.get("operator", "")
+        values = ",".join(sorted(expression.get("values") or ()))
+        if operator == "In":
+            terms.append(f"{key} in ({values})")
+        elif operator == "NotIn":
+            terms.append(f"{key} notin ({values})")
+        elif operator == "Exists":
+            terms.append(key)
+        elif operator == "DoesNotExist":
+            terms.append(f"!{key}")
+    return ",".join(terms)
+
+
+def _count(block: Json, name: str) -> int:
+    value = block.get(name)
+    return int(value) if isinstance(value, int) else 0
+
+
+def _workload_condition(raw: Json) -> Condition:
+    """Workload conditions carry lastUpdateTime (the last progress) where nodes carry a heartbeat."""
+    return Condition(
+        type=raw.get("type", ""),
+        status=raw.get("status", "Unknown"),
+        reason=raw.get("reason") or "",
+        message=raw.get("message") or "",
+        last_transition=parse_time(raw.get("lastTransitionTime")),
+        last_heartbeat=parse_time(raw.get("lastUpdateTime")),
+    )
+
+
+def parse_workload(raw: Json, kind: str) -> Workload:
+    """A Deployment, StatefulSet or DaemonSet (``kind``), its counts read from the fields that kind's controller fills."""
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    template = (spec.get("template") or {}).get("spec") or {}
+    if kind == "DaemonSet":
+        desired, current = _count(status, "desiredNumberScheduled"), _count(status, "currentNumberScheduled")
+        ready, updated = _count(status, "numberReady"), _count(status, "updatedNumberScheduled")
+        available = _count(status, "numberAvailable")
+        strategy = (spec.get("updateStrategy") or {}).get("type") or "RollingUpdate"
+    else:
+        replicas = spec.get("replicas")
+        desired = int(replicas) if isinstance(replicas, int) else 1
+        current, ready = _count(status, "replicas"), _count(status, "readyReplicas")
+        updated, available = _count(status, "updatedReplicas"), _count(status, "availableReplicas")
+        if kind == "Deployment":
+            strategy = (spec.get("strategy") or {}).get("type") or "RollingUpdate"
+        else:
+            strategy = (spec.get("updateStrategy") or {}).get("type") or "RollingUpdate"
+    deadline = spec.get("progressDeadlineSeconds") if kind == "Deployment" else None
+    return Workload(
+        kind=kind,
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        created=parse_time(meta.get("creationTimestamp")),
+        desired=desired,
+        current=current,
+        ready=ready,
+        updated=updated,
+        available=available,
+        generation=_count(meta, "generation"),
+        observed_generation=_count(status, "observedGeneration"),
+        conditions=tuple(_workload_condition(c) for c in status.get("conditions") or ()),
+        selector=label_selector_text(spec.get("selector")),
+        images=tuple(c.get("image", "") for c in template.get("containers") or ()),
+        labels=meta.get("labels") or {},
+        paused=bool(spec.get("paused")),
+        strategy=strategy,
+        progress_deadline_seconds=int(deadline) if isinstance(deadline, int) else (600 if kind == "Deployment" else None),
+        misscheduled=_count(status, "numberMisscheduled"),
+        current_revision=status.get("currentRevision") or "",
+        update_revision=status.get("updateRevision") or "",
+    )
+
+
+def parse_deployment(raw: Json) -> Workload:
+    return parse_workload(raw, "Deployment")
+
+
+def parse_statefulset(raw: Json) -> Workload:
+    return parse_workload(raw, "StatefulSet")
+
+
+def parse_daemonset(raw: Json) -> Workload:
+    return parse_workload(raw, "DaemonSet")
+
+
+def _window_seconds(text: str | None) -> float:
+    """A Go duration as metrics-server writes its window: "10.5s", "1m0s", "20s"."""
+    total, number = 0.0, ""
+    for char in text or "":
+        if char.isdigit() or char == ".":
+            number += char
+            continue
+        unit = {"h": 3600.0, "m": 60.0, "s": 1.0}.get(char)
+        if unit is None or not number:
+            return 0.0
+        total += float(number) * unit
+        number = ""
+    return total
+
+
+def parse_node_metrics(raw: Json) -> Usage:
+    """One metrics.k8s.io NodeMetrics."""
+    usage = raw.get("usage") or {}
+    return Usage(
+        name=(raw.get("metadata") or {}).get("name", ""),
+        cpu_m=millicores(usage.get("cpu")),
+        memory=byte_count(usage.get("memory")),
+        timestamp=parse_time(raw.get("timestamp")),
+        window_seconds=_window_seconds(raw.get("window")),
+    )
+
+
+def parse_pod_metrics(raw: Json) -> Usage:
+    """One metrics.k8s.io PodMetrics, its containers' usage summed."""
+    meta = raw.get("metadata") or {}
+    containers = [c.get("usage") or {} for c in raw.get("containers") or ()]
+    return Usage(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        cpu_m=sum(millicores(c.get("cpu")) for c in containers),
+        memory=sum(byte_count(c.get("memory")) for c in containers),
+        timestamp=parse_time(raw.get("timestamp")),
+        window_seconds=_window_seconds(raw.get("window")),
+    )

@@ -18,19 +18,24 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from bot.errors import ChatOpsError
-from bot.model.kube import DisruptionBudget, Event, Node, Pod
+from bot.model.kube import DisruptionBudget, Event, Node, Pod, Usage, Workload
 from bot.model.logs import LogLine
 from bot.settings import ClusterConfig
 from bot.sources.kube import errors as kube_errors
 from bot.sources.kube.client import api_client_for
 from bot.sources.kube.parse import (
     Json,
+    parse_daemonset,
+    parse_deployment,
     parse_disruption_budget,
     parse_event,
     parse_listed_node,
     parse_log_line,
     parse_node,
+    parse_node_metrics,
     parse_pod,
+    parse_pod_metrics,
+    parse_statefulset,
 )
 from bot.sources.lazy import Lazy
 
@@ -38,6 +43,10 @@ T = TypeVar("T")
 
 PAGE_SIZE = 500
 MAX_TAIL_LINES = 5000
+METRICS_GROUP, METRICS_VERSION = "metrics.k8s.io", "v1beta1"
+# What the API server answers for metrics.k8s.io when metrics-server is not installed (404)
+# or its APIService is registered but not answering (503): usage is then unknown, not an error.
+METRICS_ABSENT = (404, 503)
 
 
 class KubeSource:
@@ -116,6 +125,63 @@ class KubeSource:
             return self._list(policy.list_namespaced_pod_disruption_budget, parse_disruption_budget, namespace)
         return self._list(policy.list_pod_disruption_budget_for_all_namespaces, parse_disruption_budget)
 
+    def namespace_exists(self, name: str) -> bool:
+        core = client.CoreV1Api(self.api_client)
+        try:
+            self._fetch(core.read_namespace, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise kube_errors.translate(exc, cluster=self.cluster) from None
+        return True
+
+    def list_deployments(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
+        apps = client.AppsV1Api(self.api_client)
+        if namespace:
+            return self._list(apps.list_namespaced_deployment, parse_deployment, namespace, label_selector=label_selector)
+        return self._list(apps.list_deployment_for_all_namespaces, parse_deployment, label_selector=label_selector)
+
+    def list_statefulsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
+        apps = client.AppsV1Api(self.api_client)
+        if namespace:
+            return self._list(apps.list_namespaced_stateful_set, parse_statefulset, namespace, label_selector=label_selector)
+        return self._list(apps.list_stateful_set_for_all_namespaces, parse_statefulset, label_selector=label_selector)
+
+    def list_daemonsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
+        apps = client.AppsV1Api(self.api_client)
+        if namespace:
+            return self._list(apps.list_namespaced_daemon_set, parse_daemonset, namespace, label_selector=label_selector)
+        return self._list(apps.list_daemon_set_for_all_namespaces, parse_daemonset, label_selector=label_selector)
+
+    def get_deployment(self, namespace: str, name: str) -> Workload:
+        apps = client.AppsV1Api(self.api_client)
+        raw = self._get_json(apps.read_namespaced_deployment, name, namespace, missing=f"Deployment `{namespace}/{name}`")
+        return parse_deployment(raw)
+
+    def get_statefulset(self, namespace: str, name: str) -> Workload:
+        apps = client.AppsV1Api(self.api_client)
+        raw = self._get_json(apps.read_namespaced_stateful_set, name, namespace, missing=f"StatefulSet `{namespace}/{name}`")
+        return parse_statefulset(raw)
+
+    def get_daemonset(self, namespace: str, name: str) -> Workload:
+        apps = client.AppsV1Api(self.api_client)
+        raw = self._get_json(apps.read_namespaced_daemon_set, name, namespace, missing=f"DaemonSet `{namespace}/{name}`")
+        return parse_daemonset(raw)
+
+    def node_metrics(self) -> list[Usage] | None:
+        """Every node's usage from metrics.k8s.io; None when the cluster does not serve that API."""
+        custom = client.CustomObjectsApi(self.api_client)
+        return self._metrics(custom.list_cluster_custom_object, parse_node_metrics, METRICS_GROUP, METRICS_VERSION, "nodes")
+
+    def pod_metrics(self, *, namespace: str | None = None) -> list[Usage] | None:
+        """Pods' usage from metrics.k8s.io (one namespace or all); None when the cluster does not serve that API."""
+        custom = client.CustomObjectsApi(self.api_client)
+        if namespace:
+            return self._metrics(
+                custom.list_namespaced_custom_object, parse_pod_metrics, METRICS_GROUP, METRICS_VERSION, namespace, "pods"
+            )
+        return self._metrics(custom.list_cluster_custom_object, parse_pod_metrics, METRICS_GROUP, METRICS_VERSION, "pods")
+
     def pod_log(
         self,
         namespace: str,
@@ -157,6 +223,15 @@ class KubeSource:
             return [parse(item) for item in self._items(call, *args, **options)]
         except ApiException as exc:
             raise kube_errors.translate(exc, cluster=self.cluster) from None
+
+    def _metrics(self, call: Callable[..., Any], parse: Callable[[Json], Usage], *args: Any) -> list[Usage] | None:
+        try:
+            page = self._fetch_json(call, *args)
+        except ApiException as exc:
+            if exc.status in METRICS_ABSENT:
+                return None
+            raise kube_errors.translate(exc, cluster=self.cluster) from None
+        return [parse(item) for item in page.get("items") or ()]
 
     def _items(self, call: Callable[..., Any], *args: Any, **options: Any) -> Iterator[Json]:
         token: str | None = None
