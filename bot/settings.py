@@ -132,13 +132,6 @@ class AlertConfig(Section):
     notready_grace_seconds: int = Field(180, ge=0)
     unregistered_grace_seconds: int = Field(600, ge=0, description="VMs running this long without a node")
     clear_after_checks: int = Field(3, ge=1, description="Consecutive clean checks before an incident resolves")
-    recovery_seconds: int = Field(
-        600, ge=0,
-        description="A node Ready again this long has recovered; NotReady sooner continues the same trouble, as a flap",
-    )
-    reopen_seconds: int = Field(
-        1800, ge=0, description="An incident back this soon after resolving reopens in its own thread"
-    )
     vm_refresh_seconds: int = Field(
         300, ge=0, description="Node-pool VM lists are re-read at most this often (0: every check)"
     )

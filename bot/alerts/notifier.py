@@ -64,12 +64,8 @@ class SlackNotifier:
         self.store.update(incident_id, parent_requested=True)
         self._enqueue("parent", incident_id, {"channel": channel, "text": text, "blocks": _dicts(blocks)})
 
-    def post_thread(self, incident_id: int, text: str, blocks: list[Block], *, broadcast: bool = False) -> None:
-        """A reply in the incident's thread; ``broadcast`` also shows it in the channel (Slack's reply_broadcast)."""
-        payload: dict[str, Any] = {"text": text, "blocks": _dicts(blocks)}
-        if broadcast:
-            payload["reply_broadcast"] = True
-        self._enqueue("thread", incident_id, payload)
+    def post_thread(self, incident_id: int, text: str, blocks: list[Block]) -> None:
+        self._enqueue("thread", incident_id, {"text": text, "blocks": _dicts(blocks)})
 
     def update_parent(self, incident_id: int, text: str, blocks: list[Block]) -> None:
         self._enqueue("update", incident_id, {"text": text, "blocks": _dicts(blocks)})
@@ -155,7 +151,6 @@ class SlackNotifier:
                 thread_ts=incident.parent_ts,
                 text=payload["text"],
                 blocks=payload["blocks"],
-                **({"reply_broadcast": True} if payload.get("reply_broadcast") else {}),
             )
         elif entry.method == "update":
             self._call("chat_update", channel=incident.channel, ts=incident.parent_ts, text=payload["text"], blocks=payload["blocks"])
