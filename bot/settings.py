@@ -88,6 +88,7 @@ class SlackConfig(Section):
     app_token: SecretStr | None = Field(None, description="xapp- token, Socket Mode only")
     signing_secret: SecretStr | None = Field(None, description="HTTP mode only")
     api_url: str | None = Field(None, description="Web API base URL; default https://slack.com/api/")
+    timeout_seconds: float = Field(30.0, gt=0, le=300, description="How long one Slack Web API request may take")
     http_host: str = "0.0.0.0"
     http_port: int = Field(3000, ge=0, le=65535)
     http_path: str = "/slack/events"
@@ -132,6 +133,13 @@ class AlertConfig(Section):
     notready_grace_seconds: int = Field(180, ge=0)
     unregistered_grace_seconds: int = Field(600, ge=0, description="VMs running this long without a node")
     clear_after_checks: int = Field(3, ge=1, description="Consecutive clean checks before an incident resolves")
+    recovery_seconds: int = Field(
+        600, ge=0,
+        description="A node Ready again this long has recovered; NotReady sooner continues the same trouble, as a flap",
+    )
+    reopen_seconds: int = Field(
+        1800, ge=0, description="An incident back this soon after resolving reopens in its own thread"
+    )
     vm_refresh_seconds: int = Field(
         300, ge=0, description="Node-pool VM lists are re-read at most this often (0: every check)"
     )

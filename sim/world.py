@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from sim.clock import SimClock
 from sim.google.state import GoogleState
-from sim.kube import controllers
 from sim.kube.store import KubeStore
 from sim.slack.workspace import SlackWorkspace
 
@@ -30,9 +29,29 @@ class Faults:
     slack_rate_limited: int = 0  # the next N Web API calls answer 429 with Retry-After
     slack_retry_after: int = 1
     slack_server_errors: int = 0  # the next N Web API calls answer 503
+    # Per Web API method ("chat.postMessage"): HTTP statuses (429, 5xx) its next calls answer, not carried out.
+    slack_method_errors: dict[str, list[int]] = field(default_factory=dict)
+    # Per method: the next N calls get no answer for slack_stall_seconds (the client times out), not carried out.
+    slack_stalls: dict[str, int] = field(default_factory=dict)
+    slack_stall_seconds: float = 30.0
+    # Per method: the next N calls are carried out, then the connection is closed before the answer
+    # (the network dropped after Slack accepted: the caller cannot tell whether it happened).
+    slack_drop_after_accept: dict[str, int] = field(default_factory=dict)
+    # Per method: the next N calls are carried out, then the answer is held back for slack_hold_seconds
+    # (a bot killed meanwhile never learns that Slack accepted).
+    slack_hold_after_accept: dict[str, int] = field(default_factory=dict)
+    slack_hold_seconds: float = 60.0
 
     def take(self, queue: list[int]) -> int | None:
         return queue.pop(0) if queue else None
+
+    def take_one(self, counts: dict[str, int], method: str) -> bool:
+        """Consume one of ``method``'s remaining count in ``counts``; False when none is left."""
+        left = counts.get(method, 0)
+        if left <= 0:
+            return False
+        counts[method] = left - 1
+        return True
 
 
 class World:
@@ -44,6 +63,5 @@ class World:
         self.project = project
         self.faults = Faults()
         self.kube = KubeStore(self.clock)
-        controllers.install(self.kube)
         self.google = GoogleState(self.clock, project=project)
         self.slack = SlackWorkspace(self.clock)

@@ -147,34 +147,49 @@ def test_rate_limited_posts_wait_in_the_outbox_and_arrive_once(world, tmp_path):
     assert engine.store.pending() == []
 
 
-def test_server_errors_are_retried_by_the_client(world, tmp_path):
+def test_a_post_answered_with_a_5xx_is_looked_for_then_sent_once(world, tmp_path):
     world, url = world
     engine = make_engine(world, url, tmp_path / "db.sqlite3", max_retries=2)
-    world.faults.slack_server_errors = 1
+    world.faults.slack_method_errors["chat.postMessage"] = [503]
     cycle(engine, world, [unregistered(world, ["us-west1-b"], 2)])
+    assert world.slack.messages("alerts") == [], "a 5xx may follow a post Slack carried out: not re-sent blindly"
+    assert len(world.slack.calls_to("chat.postMessage")) == 1
+    engine.notifier.flush()
     assert len(world.slack.messages("alerts")) == 1
+    assert world.slack.calls_to("conversations.history"), "it looked before posting again"
     assert engine.store.pending() == []
 
 
-def test_replayed_parent_whose_answer_was_lost_is_not_posted_twice(world, tmp_path):
+def test_a_parent_accepted_whose_answer_was_lost_is_found_not_posted_twice(world, tmp_path):
     world, url = world
     engine = make_engine(world, url, tmp_path / "db.sqlite3")
-    finding = unregistered(world, ["us-west1-b"], 2)
-    # The post reached Slack but the bot never learned its ts (say, a timeout on the answer).
-    incident = engine.store.open_incident(finding, "#alerts", world.clock.now())
-    engine.notifier.post_parent(incident.id, "#alerts", "x", [])
-    from bot.alerts.engine import incident_state
-    from bot.alerts.render import parent_message
-
-    text, blocks = parent_message(incident_state(incident), world.clock.now())
-    WebClient(token=world.slack.bot_token, base_url=url).chat_postMessage(
-        channel="#alerts", text=text, blocks=[b.to_dict() for b in blocks]
-    )
-    entry = engine.store.pending()[0]
-    engine.store.mark_outbox(entry.id, attempts=1)
+    world.faults.slack_drop_after_accept["chat.postMessage"] = 1
+    cycle(engine, world, [unregistered(world, ["us-west1-b"], 2)])
+    [parent] = world.slack.messages("alerts")
+    [entry] = engine.store.pending()
+    assert entry.attempts == 1, "the attempt was recorded before the request left"
     engine.notifier.flush()
-    assert len(world.slack.messages("alerts")) == 1
-    assert engine.store.get(incident.id).parent_ts == world.slack.messages("alerts")[0].ts
+    assert world.slack.messages("alerts") == [parent], "found by its key, not posted again"
+    incident = engine.store.open_incidents()[0]
+    assert incident.parent_ts == parent.ts and incident.channel == parent.channel
+    assert engine.store.pending() == []
+    cycle(engine, world, [unregistered(world, ["us-west1-b", "us-west1-c"], 4)])
+    assert len(world.slack.thread("alerts", parent.ts)) == 1, "the thread goes on under the parent found"
+
+
+def test_a_thread_reply_accepted_whose_answer_was_lost_is_found_in_the_thread(world, tmp_path):
+    world, url = world
+    engine = make_engine(world, url, tmp_path / "db.sqlite3")
+    cycle(engine, world, [unregistered(world, ["us-west1-b"], 2)])
+    [parent] = world.slack.messages("alerts")
+    world.faults.slack_drop_after_accept["chat.postMessage"] = 1
+    cycle(engine, world, [unregistered(world, ["us-west1-b", "us-west1-c"], 6)])
+    replies = world.slack.thread("alerts", parent.ts)
+    assert len(replies) == 1 and engine.store.pending(), "posted, but the bot does not know it"
+    engine.notifier.flush()
+    assert world.slack.thread("alerts", parent.ts) == replies
+    assert world.slack.calls_to("conversations.replies"), "looked for in the thread"
+    assert engine.store.pending() == []
 
 
 def test_mute_suppresses_posts_but_keeps_state(world, tmp_path):

@@ -45,8 +45,14 @@ def bot(world: World, incident_threads: dict[tuple[str, str], dict[str, str]]) -
         yield running
 
 
-def retries(bot: BotUnderTest) -> float:
-    return bot.metrics.registry.get_sample_value("k8s_chatops_slack_retries_total") or 0.0
+def retries(bot: BotUnderTest, method: str | None = None) -> float:
+    """Web API retries the bot's client made, of one method or of all."""
+    return sum(
+        sample.value
+        for metric in bot.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == "k8s_chatops_slack_retries_total" and method in (None, sample.labels.get("method"))
+    )
 
 
 def incident_parent(world: World, threads: dict[tuple[str, str], dict[str, str]]) -> str:
@@ -111,6 +117,33 @@ def test_a_rate_limited_answer_is_retried_and_still_arrives(bot: BotUnderTest, w
     assert reply.all_text().startswith("echo: patience")
     assert len([c for c in world.slack.calls if c.status == 429]) == rate_limited_before + 1
     assert retries(bot) == retries_before + 1
+
+
+def test_an_answer_slack_took_before_the_connection_dropped_is_shown_once(bot: BotUnderTest, world: World) -> None:
+    looked_before = len(world.slack.calls_to("conversations.replies"))
+    with world.lock:
+        world.faults.slack_drop_after_accept["chat.postMessage"] = 1
+    reply = bot.mention("echo just once", channel="ops")
+    assert isinstance(reply, Message) and reply.thread_ts
+    world.slack.wait_for(lambda: len(world.slack.calls_to("conversations.replies")) > looked_before, 20.0)
+    answers = [m for m in world.slack.thread("ops", reply.thread_ts) if m.user == world.slack.bot_user_id]
+    assert [m.ts for m in answers] == [reply.ts], "looked for in the thread and found: not posted again"
+    assert retries(bot, "chat.postMessage") == 0, "the client itself never re-sent the post"
+
+
+def test_a_private_answer_whose_outcome_is_unknown_is_not_sent_again(bot: BotUnderTest, world: World) -> None:
+    def failures() -> float:
+        sample = {"method": "chat.postEphemeral", "error": "RemoteDisconnected"}
+        return bot.metrics.registry.get_sample_value("k8s_chatops_slack_api_errors_total", sample) or 0.0
+
+    before = failures()
+    with world.lock:
+        world.faults.slack_drop_after_accept["chat.postEphemeral"] = 1
+    refusal = bot.mention("logs", channel="ops")
+    assert isinstance(refusal, Ephemeral) and "restricted" in refusal.text
+    world.slack.wait_for(lambda: failures() > before, 20.0)
+    assert [e for e in world.slack.ephemerals("ops") if e.thread_ts == refusal.thread_ts] == [refusal]
+    assert retries(bot, "chat.postEphemeral") == 0
 
 
 @pytest.mark.parametrize("via", ["socket", "http"])

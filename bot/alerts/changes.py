@@ -14,6 +14,8 @@ from typing import Any, TypeGuard
 STEP_FACTS = ("status", "progress", "phase", "reason")
 # List facts where a new member is news (a new zone affected, a new scheduler reason).
 GROWING_FACTS = ("zones", "reasons")
+# Counters whose every rise is news: how often a node flapped.
+COUNTER_FACTS = {"flaps": "flapped again (flap {new})"}
 
 
 def significant_changes(old: Mapping[str, Any], new: Mapping[str, Any], threshold: float) -> list[str]:
@@ -26,8 +28,12 @@ def significant_changes(old: Mapping[str, Any], new: Mapping[str, Any], threshol
         added = [v for v in new.get(name) or [] if v not in (old.get(name) or [])]
         if added and name in old:
             changes.append(f"new {_label(name)}: {', '.join(str(v) for v in added)}")
+    for name, sentence in COUNTER_FACTS.items():
+        before, after = old.get(name), new.get(name)
+        if _is_count(before) and _is_count(after) and after > before:
+            changes.append(sentence.format(old=before, new=after))
     for name, value in new.items():
-        if name in STEP_FACTS or not _is_count(value):
+        if name in STEP_FACTS or name in COUNTER_FACTS or not _is_count(value):
             continue
         before = old.get(name)
         if not _is_count(before):

@@ -3,15 +3,23 @@
 All state lives in the store, so the engine itself is stateless between
 calls: a restarted bot picks up the same incidents and threads. Posting goes
 through the notifier's outbox; this module only decides *whether* and *what*.
+
+Quiet until it matters, loud when it gets worse: a rise in severity is a
+thread reply also sent to the channel (once per rise past what the channel
+was told), an incident that comes back soon after resolving reopens in its
+own thread (and says so in the channel) instead of starting a series, and an
+informational incident (a healthy upgrade) is one message kept current,
+without thread replies.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.alerts import render
@@ -43,7 +51,17 @@ def incident_state(incident: Incident) -> render.IncidentState:
         resolved_at=incident.resolved_at,
         acknowledged_by=incident.acknowledged_by,
         muted_until=incident.muted_until,
+        peak_severity=incident.peak_severity or "",
     )
+
+
+def _wording(title: str, severity: str) -> tuple[str, str]:
+    """A title and severity with the numbers left out: "unreachable for 12m" is not reworded at 13m."""
+    return re.sub(r"\d+", "#", title), severity
+
+
+def _higher(first: str | None, second: str) -> str:
+    return second if first is None or render.rises(first, second) else first
 
 
 def _serialized(method: Callable[..., R]) -> Callable[..., R]:
@@ -73,10 +91,25 @@ class IncidentEngine:
     # -- the cycle -----------------------------------------------------------------
 
     @_serialized
-    def process(self, cluster: str, findings: Iterable[Finding], checked_kinds: Iterable[str]) -> None:
-        """Apply one check cycle of ``cluster``; kinds not in ``checked_kinds`` are left as they are."""
+    def process(
+        self,
+        cluster: str,
+        findings: Iterable[Finding],
+        checked_kinds: Iterable[str],
+        *,
+        held: Iterable[tuple[str, str, str]] = (),
+        settling: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        """Apply one check cycle of ``cluster``; kinds not in ``checked_kinds`` are left as they are.
+
+        Open incidents without a finding count a clean check, except those in
+        ``held`` (their trouble is still there, inside its grace period: the
+        count starts over) and those in ``settling`` (clean, but not yet stable
+        enough to resolve).
+        """
         now = self.clock.now()
         checked = set(checked_kinds)
+        held_keys, settling_keys = set(held), set(settling)
         seen: set[tuple[str, str, str]] = set()
         for finding in findings:
             if finding.cluster != cluster or finding.key in seen:
@@ -85,10 +118,11 @@ class IncidentEngine:
             checked.add(finding.kind)
             incident = self.store.find_open(*finding.key)
             final = bool(finding.facts.get("final"))
+            once = final or bool(finding.facts.get("once"))  # a terminal state: reported once, never reopened
             if incident is None:
-                if final and self.store.was_resolved(*finding.key):
-                    continue  # a finished operation, already reported and resolved
-                incident = self._open(finding, now)
+                if once and self.store.was_resolved(*finding.key):
+                    continue  # a finished (or failed) operation, already reported and resolved
+                incident = (None if once else self._reopen(finding, now)) or self._open(finding, now)
             else:
                 incident = self._refresh(incident, finding, now)
             if final:  # a terminal state (an upgrade that finished) needs no clean checks to end
@@ -96,8 +130,12 @@ class IncidentEngine:
         for incident in self.store.open_incidents(cluster):
             if incident.key in seen or incident.kind not in checked:
                 continue
+            if incident.key in held_keys:  # still there, only inside its grace period: not clean
+                if incident.clean_checks:
+                    self.store.update(incident.id, clean_checks=0)
+                continue
             clean = incident.clean_checks + 1
-            if clean >= self.settings.clear_after_checks:
+            if clean >= self.settings.clear_after_checks and incident.key not in settling_keys:
                 self._resolve(incident, now, by=None)
             else:
                 self.store.update(incident.id, clean_checks=clean)
@@ -116,9 +154,53 @@ class IncidentEngine:
     def _post_parent(self, incident: Incident, now: datetime) -> None:
         text, blocks = render.parent_message(incident_state(incident), now)
         self.notifier.post_parent(incident.id, incident.channel, text, blocks)
-        self.store.update(incident.id, posted_facts=dict(incident.rendered_facts or {}))
+        self.store.update(
+            incident.id,
+            posted_facts=dict(incident.rendered_facts or {}),
+            announced_severity=_higher(incident.announced_severity, incident.severity),
+        )
+
+    def _reopen(self, finding: Finding, now: datetime) -> Incident | None:
+        """The same incident again when it resolved only a little while ago: one thread, not a series."""
+        if self.settings.reopen_seconds <= 0:
+            return None
+        earlier = self.store.recently_resolved(*finding.key, since=now - timedelta(seconds=self.settings.reopen_seconds))
+        if earlier is None or earlier.resolved_at is None:
+            return None
+        resolved_at = earlier.resolved_at
+        incident = self.store.update(
+            earlier.id,
+            status="open",
+            resolved_at=None,
+            resolved_by=None,
+            clean_checks=0,
+            rendered_facts=dict(finding.facts),
+            title=finding.title,
+            detail=finding.detail,
+            fix=finding.fix,
+            severity=finding.severity,
+            peak_severity=_higher(earlier.peak_severity, finding.severity),
+        )
+        self.store.add_event(incident.id, now, "reopened", finding.title)
+        log.info("incident %d reopened: %s %s %s", incident.id, *finding.key)
+        if self._silenced(incident, now):
+            return incident
+        if not incident.parent_requested:
+            self._post_parent(incident, now)
+            return incident
+        state = incident_state(incident)
+        if not state.informational:
+            self.notifier.post_thread(incident.id, *render.reopened(state, resolved_at, now), broadcast=True)
+        self.notifier.update_parent(incident.id, *render.parent_message(state, now))
+        return self.store.update(
+            incident.id,
+            posted_facts=dict(finding.facts),
+            announced_severity=_higher(incident.announced_severity, incident.severity),
+        )
 
     def _refresh(self, incident: Incident, finding: Finding, now: datetime) -> Incident:
+        before = incident.severity
+        shown = (incident.title, incident.severity)
         incident = self.store.update(
             incident.id,
             clean_checks=0,
@@ -127,6 +209,7 @@ class IncidentEngine:
             detail=finding.detail,
             fix=finding.fix,
             severity=finding.severity,
+            peak_severity=_higher(incident.peak_severity, finding.severity),
         )
         if self._silenced(incident, now):
             return incident
@@ -134,11 +217,21 @@ class IncidentEngine:
             self._post_parent(incident, now)
             return incident
         changes = significant_changes(incident.posted_facts or {}, finding.facts, self.settings.change_threshold)
+        state = incident_state(incident)
+        told = incident.announced_severity or before
+        if render.rises(told, finding.severity):
+            # Worse than the channel was ever told: an edit far up the channel would go unseen.
+            self.store.add_event(incident.id, now, "escalated", f"{told} → {finding.severity}")
+            self.notifier.post_thread(incident.id, *render.escalation(state, told, changes), broadcast=True)
+            self.notifier.update_parent(incident.id, *render.parent_message(state, now))
+            return self.store.update(incident.id, posted_facts=dict(finding.facts), announced_severity=finding.severity)
         if not changes:
+            if _wording(finding.title, finding.severity) != _wording(*shown):  # e.g. now flapping: keep the parent true
+                self.notifier.update_parent(incident.id, *render.parent_message(state, now))
             return incident
         self.store.add_event(incident.id, now, "changed", "; ".join(changes))
-        state = incident_state(incident)
-        self.notifier.post_thread(incident.id, *render.thread_update(state, changes))
+        if not state.informational:  # an informational incident is one message, kept current
+            self.notifier.post_thread(incident.id, *render.thread_update(state, changes))
         self.notifier.update_parent(incident.id, *render.parent_message(state, now))
         return self.store.update(incident.id, posted_facts=dict(finding.facts))
 
@@ -150,6 +243,8 @@ class IncidentEngine:
         if incident.parent_requested:
             state = incident_state(incident)
             self.notifier.update_parent(incident.id, *render.parent_message(state, now))
+            if state.informational:
+                return incident  # its one message now reads as ended; nobody needs a timeline
             timeline = [render.TimelineLine(e.at, e.kind, e.text, e.actor) for e in self.store.events(incident.id)]
             self.notifier.post_thread(incident.id, *render.resolution_timeline(state, timeline))
         return incident

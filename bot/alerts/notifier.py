@@ -1,10 +1,14 @@
 """Delivers alert posts to Slack through a durable outbox.
 
-Every post is written to the outbox first and then sent, in order. The
-client's retry handlers absorb short 429/5xx bursts; what still fails stays in
-the outbox and is replayed on the next cycle, so an alert is never lost and
-never sent twice. A parent message whose answer was lost (the request may
-have reached Slack) is looked up by its marker before being posted again.
+Every post is written to the outbox first and then sent, in order; what fails
+stays in the outbox and is replayed on a later flush, so an alert is never
+lost. Nor is it sent twice: each post carries a key in its message metadata,
+the attempt is recorded in the outbox before the request leaves, and the
+client never re-sends a post on its own (``bot.slack.client``). A post whose
+outcome is unknown (the connection dropped after Slack accepted it, or the
+process died before it learned the answer) is therefore looked for by its key
+(conversations.history for parents and channel posts, conversations.replies
+for thread replies) before it is sent again.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from slack_sdk.models.blocks import Block
 from bot.alerts.render import parent_marker
 from bot.alerts.store import IncidentStore, OutboxEntry
 from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.posts import PostFinder, metadata_for, new_key, unless_refused
 
 log = logging.getLogger(__name__)
 
 TRANSIENT_STATUS = (429, 500, 502, 503, 504)
 MAX_BACKOFF_SECONDS = 60
-HISTORY_LOOKBACK = 200
+POSTS = ("parent", "thread", "channel")  # outbox methods that post a new message: each carries a key
+LOOKBACK = timedelta(days=1)  # a post whose answer was lost is looked for this far before it was queued
 
 
 @dataclass(frozen=True)
@@ -48,13 +55,20 @@ class _Permanent(Exception):
 
 class SlackNotifier:
     def __init__(
-        self, client: WebClient, store: IncidentStore, clock: Clock, may_send: Callable[[], bool] | None = None
+        self,
+        client: WebClient,
+        store: IncidentStore,
+        clock: Clock,
+        may_send: Callable[[], bool] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``may_send`` False keeps posts in the outbox: a follower replica records a click, the leader sends it."""
         self.client = client
         self.store = store
         self.clock = clock
         self.may_send = may_send or (lambda: True)
+        self.metrics = metrics
+        self.finder = PostFinder(client)
         # Cycles and clicks both flush; two flushes at once would send an entry twice or out of order.
         self._flushing = threading.Lock()
 
@@ -64,8 +78,12 @@ class SlackNotifier:
         self.store.update(incident_id, parent_requested=True)
         self._enqueue("parent", incident_id, {"channel": channel, "text": text, "blocks": _dicts(blocks)})
 
-    def post_thread(self, incident_id: int, text: str, blocks: list[Block]) -> None:
-        self._enqueue("thread", incident_id, {"text": text, "blocks": _dicts(blocks)})
+    def post_thread(self, incident_id: int, text: str, blocks: list[Block], *, broadcast: bool = False) -> None:
+        """A reply in the incident's thread; ``broadcast`` also shows it in the channel (Slack's reply_broadcast)."""
+        payload: dict[str, Any] = {"text": text, "blocks": _dicts(blocks)}
+        if broadcast:
+            payload["reply_broadcast"] = True
+        self._enqueue("thread", incident_id, payload)
 
     def update_parent(self, incident_id: int, text: str, blocks: list[Block]) -> None:
         self._enqueue("update", incident_id, {"text": text, "blocks": _dicts(blocks)})
@@ -74,6 +92,8 @@ class SlackNotifier:
         self._enqueue("channel", None, {"channel": channel, "text": text, "blocks": _dicts(blocks)})
 
     def _enqueue(self, method: str, incident_id: int | None, payload: dict[str, Any]) -> None:
+        if method in POSTS:
+            payload = {**payload, "key": new_key()}
         self.store.enqueue(method, payload, incident_id, self.clock.now())
 
     # -- delivery ----------------------------------------------------------------
@@ -83,7 +103,10 @@ class SlackNotifier:
         if not self.may_send():
             return FlushReport(sent=0, pending=len(self.store.pending()), failed=0)
         with self._flushing:
-            return self._flush()
+            report = self._flush()
+        if self.metrics is not None:
+            self.metrics.set_outbox_depth(report.pending)
+        return report
 
     def _flush(self) -> FlushReport:
         now = self.clock.now()
@@ -91,6 +114,9 @@ class SlackNotifier:
         for entry in self.store.pending():
             if entry.next_attempt_at > now:
                 break
+            # Counted before the request leaves: from then on Slack may hold the post whatever becomes of the answer,
+            # and ``entry`` (read before) still says whether an earlier attempt was made.
+            self.store.mark_outbox(entry.id, attempts=entry.attempts + 1)
             try:
                 self._deliver(entry)
             except _Transient as exc:
@@ -125,7 +151,7 @@ class SlackNotifier:
     def _deliver(self, entry: OutboxEntry) -> None:
         payload = entry.payload
         if entry.method == "channel":
-            self._call("chat_postMessage", channel=payload["channel"], text=payload["text"], blocks=payload["blocks"])
+            self._post(entry, channel=payload["channel"], content=_content(payload))
             return
         assert entry.incident_id is not None
         incident = self.store.get(entry.incident_id)
@@ -134,51 +160,81 @@ class SlackNotifier:
         if entry.method == "parent":
             if incident.parent_ts:
                 return  # already delivered (an earlier replay found or posted it)
-            if entry.attempts > 0:
-                found = self._find_parent(payload["channel"], entry.incident_id)
-                if found is not None:
-                    self.store.update(incident.id, parent_ts=found[1], channel=found[0])
-                    return
-            answer = self._call("chat_postMessage", channel=payload["channel"], text=payload["text"], blocks=payload["blocks"])
+            # Posts queued before keys existed are recognised by the parent's block_id instead.
+            marker = parent_marker(incident.id) if "key" not in payload else None
+            answer = self._post(entry, channel=payload["channel"], content=_content(payload), block_id=marker)
             self.store.update(incident.id, parent_ts=answer["ts"], channel=answer["channel"])
             return
         if not incident.parent_ts:
             raise _Transient(f"incident {incident.id} has no parent message yet")
         if entry.method == "thread":
-            self._call(
-                "chat_postMessage",
-                channel=incident.channel,
-                thread_ts=incident.parent_ts,
-                text=payload["text"],
-                blocks=payload["blocks"],
-            )
+            self._post(entry, channel=incident.channel, thread_ts=incident.parent_ts, content=_content(payload))
         elif entry.method == "update":
             self._call("chat_update", channel=incident.channel, ts=incident.parent_ts, text=payload["text"], blocks=payload["blocks"])
         else:
             raise _Permanent(f"unknown outbox method {entry.method!r}")
 
-    def _find_parent(self, channel: str, incident_id: int) -> tuple[str, str] | None:
-        """(channel id, ts) of a parent that reached Slack although its answer did not reach us."""
-        marker = parent_marker(incident_id)
-        history = self._call("conversations_history", channel=channel, limit=HISTORY_LOOKBACK)
-        channel_id = history.get("channel") or channel
-        for message in history.get("messages", []):
-            if any(block.get("block_id") == marker for block in message.get("blocks") or []):
-                return str(channel_id), str(message["ts"])
-        return None
+    def _post(
+        self,
+        entry: OutboxEntry,
+        *,
+        channel: str,
+        content: dict[str, Any],
+        thread_ts: str | None = None,
+        block_id: str | None = None,
+    ) -> dict[str, Any]:
+        """chat.postMessage for ``entry``, at most once: an earlier attempt that may have arrived is looked for first.
+
+        Attempts are counted before the request leaves, so even a process killed
+        while waiting for Slack's answer looks before posting again when it restarts.
+        """
+        key = str(entry.payload.get("key") or f"outbox-{entry.id}")
+        if entry.attempts > 0:
+            found = self._find(entry, channel, thread_ts, key, block_id)
+            if found is not None:
+                log.warning("alert post %d had reached Slack (ts %s) although its answer was lost", entry.id, found["ts"])
+                return found
+        answer = self._call("chat_postMessage", channel=channel, thread_ts=thread_ts, metadata=metadata_for(key), **content)
+        self.finder.remember(channel, str(answer.get("channel", "")))
+        return answer
+
+    def _find(
+        self, entry: OutboxEntry, channel: str, thread_ts: str | None, key: str, block_id: str | None
+    ) -> dict[str, Any] | None:
+        """The message ``entry`` posted, if an earlier attempt reached Slack."""
+        oldest = (entry.created_at - LOOKBACK).timestamp()
+        try:
+            if thread_ts:
+                return unless_refused(lambda: self.finder.in_thread(channel, thread_ts, key))
+            return unless_refused(lambda: self.finder.in_channel(channel, key, oldest=oldest, block_id=block_id))
+        except Exception as exc:
+            raise _classified("looking for an earlier post", exc) from exc
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = getattr(self.client, method)(**kwargs)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
-            if status in TRANSIENT_STATUS:
-                raise _Transient(f"{method}: HTTP {status} {error}".strip()) from exc
-            raise _Permanent(f"{method}: {error or status}") from exc
-        except Exception as exc:  # timeouts, refused connections: the request may or may not have arrived
-            raise _Transient(f"{method}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise _classified(method, exc) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def _classified(what: str, exc: Exception) -> Exception:
+    """Slack's refusal is permanent; a 429 or 5xx, a timeout or a lost connection is worth another try."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
+        if status in TRANSIENT_STATUS:
+            return _Transient(f"{what}: HTTP {status} {error}".strip())
+        return _Permanent(f"{what}: {error or status}")
+    return _Transient(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _content(payload: dict[str, Any]) -> dict[str, Any]:
+    """What chat.postMessage shows of a queued post: text, blocks, and whether a reply also goes to the channel."""
+    content = {"text": payload["text"], "blocks": payload["blocks"]}
+    if payload.get("reply_broadcast"):
+        content["reply_broadcast"] = True
+    return content
 
 
 def _dicts(blocks: list[Block]) -> list[dict[str, Any]]:

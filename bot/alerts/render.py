@@ -36,6 +36,7 @@ from bot.model.findings import Finding
 
 SECTION_LIMIT = SECTION_TEXT_BUDGET
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 # The incident's own buttons are commands like every other button (``alerts ack 12``), so a
 # click passes the same access rules and audit as the typed command; these are their action ids.
 ACK_ACTION = f"{RUN_COMMAND}:ack"
@@ -67,6 +68,16 @@ class IncidentState:
     resolved_at: datetime | None = None
     acknowledged_by: str | None = None
     muted_until: datetime | None = None
+    peak_severity: str = ""  # the highest severity it reached; "" when it never rose
+
+    @property
+    def informational(self) -> bool:
+        """Only ever info (a healthy upgrade): one message kept current, nothing to acknowledge."""
+        return SEVERITY_RANK.get(self.peak_severity or self.severity, 0) == 0 and self.severity == "info"
+
+
+def rises(old: str, new: str) -> bool:
+    return SEVERITY_RANK.get(new, 0) > SEVERITY_RANK.get(old, 0)
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,8 @@ def parent_message(state: IncidentState, now: datetime) -> Message:
     if state.status == "resolved":
         icon = ":white_check_mark:"
     where = f"cluster *{escape(state.cluster)}*" + (f" · {escape(state.scope)}" if state.scope else "")
-    headline = f"{icon} *{escape(state.severity.upper())}* · {escape(state.title)}"
+    label = "RESOLVED" if state.status == "resolved" else state.severity.upper()
+    headline = f"{icon} *{escape(label)}* · {escape(state.title)}"
     blocks: list[Block] = [
         SectionBlock(block_id=parent_marker(state.id), text=MarkdownTextObject(text=truncate(headline, SECTION_LIMIT))),
         ContextBlock(
@@ -156,7 +168,7 @@ def parent_message(state: IncidentState, now: datetime) -> Message:
             SectionBlock(text=MarkdownTextObject(text=truncate("*Fix:* " + escape(state.fix), SECTION_LIMIT)))
         )
     blocks.append(ActionsBlock(block_id="drilldown", elements=drilldown_buttons(state)))
-    if state.status != "resolved":
+    if state.status != "resolved" and not state.informational:
         blocks.append(
             ActionsBlock(
                 block_id="incident",
@@ -181,6 +193,27 @@ def thread_update(state: IncidentState, changes: Sequence[str]) -> Message:
     lines = "\n".join(f"• {escape(c)}" for c in changes)
     text = f"Update: {escape(state.title)}"
     body = f"*{text}*\n{lines}" if lines else f"*{text}*"
+    return text, [SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT)))]
+
+
+def escalation(state: IncidentState, before: str, changes: Sequence[str]) -> Message:
+    """The reply that also goes to the channel when an incident gets worse."""
+    icon = SEVERITY_ICON.get(state.severity, ":white_circle:")
+    text = f"[{state.severity.upper()}] {escape(state.cluster)}: {escape(state.title)} (was {before.upper()})"
+    body = f"{icon} *Now {escape(state.severity.upper())}* (was {escape(before.upper())}) · {escape(state.title)}"
+    if changes:
+        body += "\n" + "\n".join(f"• {escape(c)}" for c in changes)
+    if state.fix:
+        body += f"\n*Fix:* {escape(state.fix)}"
+    return text, [SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT)))]
+
+
+def reopened(state: IncidentState, resolved_at: datetime, now: datetime) -> Message:
+    """The reply that also goes to the channel when a resolved incident comes back."""
+    icon = SEVERITY_ICON.get(state.severity, ":white_circle:")
+    gap = human_duration(now - resolved_at)
+    text = f"[{state.severity.upper()}] {escape(state.cluster)}: back {gap} after it resolved: {escape(state.title)}"
+    body = f"{icon} *Back* {gap} after it resolved · {escape(state.title)}"
     return text, [SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT)))]
 
 

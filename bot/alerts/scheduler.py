@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts import render
-from bot.alerts.checks import checked_kinds, next_marks, run_checks
+from bot.alerts.checks import checked_kinds, judge, next_marks
 from bot.alerts.engine import IncidentEngine
 from bot.alerts.notifier import SlackNotifier
 from bot.alerts.snapshot import ClusterSnapshot, take_snapshot
@@ -123,9 +123,13 @@ class AlertService:
                 self._previous[cluster_name] = snapshot
                 handle.recent_vms = tuple(snapshot.vms)
                 marks = self.store.first_seen(cluster_name)
-                findings = run_checks(snapshot, marks, self.settings)
-                self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks))
-                self.engine.process(cluster_name, findings, checked_kinds(snapshot))
+                judgement = judge(snapshot, marks, self.settings)
+                findings = judgement.findings
+                self.store.replace_first_seen(cluster_name, next_marks(snapshot, marks, self.settings))
+                self.engine.process(
+                    cluster_name, findings, checked_kinds(snapshot),
+                    held=judgement.held, settling=judgement.settling,
+                )
                 self.notifier.flush()
             except Exception:
                 self.metrics.check_done(cluster_name, "error")

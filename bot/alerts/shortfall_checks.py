@@ -1,8 +1,9 @@
-"""Node shortfall: pods that cannot be placed, nodes that are not ready, VMs that never became nodes.
+"""Node shortfall: pods that cannot be placed, VMs that never became nodes, pools that cannot grow.
 
 Each check waits out its grace period per subject (a pod, a node, a VM), using
 the cluster's own timestamps where it has them and the store's first-seen
-marks where it does not, so a restart never resets the clock.
+marks where it does not, so a restart never resets the clock. Nodes that are
+not Ready are judged in ``node_checks``.
 """
 
 from __future__ import annotations
@@ -11,21 +12,17 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
-from bot.alerts.upgrade_checks import nodes_in_upgrade
 from bot.analysis.nodes import registration_by_zone
 from bot.analysis.pending import group_pending
 from bot.model.findings import (
     AUTOSCALER_AT_MAX,
-    NODES_NOT_READY,
     PENDING_PODS,
     UNREGISTERED_VMS,
     Finding,
 )
 from bot.model.gke import region_of
-from bot.model.kube import Node, Pod
+from bot.model.kube import Pod
 from bot.settings import AlertConfig
-
-AUTOSCALER_DELETE_TAINT = "ToBeDeletedByClusterAutoscaler"
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:
@@ -81,48 +78,6 @@ def pending_pods(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Findi
                 "reasons": [g.reason for g in groups],
                 "namespaces": sorted({p.namespace for p in overdue}),
             },
-        )
-    ]
-
-
-def _expected_not_ready(node: Node) -> bool:
-    """Nodes someone is already taking away: cordoned, being deleted, or marked by the autoscaler."""
-    return node.unschedulable or node.deleting or any(t.key == AUTOSCALER_DELETE_TAINT for t in node.taints)
-
-
-def not_ready_since(node: Node, marks: dict[str, datetime], now: datetime) -> datetime:
-    ready = node.condition("Ready")
-    return _earliest(ready.last_transition if ready else None, marks.get(f"node:{node.name}")) or now
-
-
-def troubled_nodes(snapshot: ClusterSnapshot) -> list[Node]:
-    upgrading = {n.name for n in nodes_in_upgrade(snapshot)}
-    return [
-        n
-        for n in snapshot.nodes
-        if n.readiness != "Ready" and not _expected_not_ready(n) and n.name not in upgrading
-    ]
-
-
-def nodes_not_ready(snapshot: ClusterSnapshot, marks: dict[str, datetime], settings: AlertConfig) -> list[Finding]:
-    grace = timedelta(seconds=settings.notready_grace_seconds)
-    now = snapshot.taken_at
-    overdue = [n for n in troubled_nodes(snapshot) if now - not_ready_since(n, marks, now) >= grace]
-    if not overdue:
-        return []
-    names = sorted(n.name for n in overdue)
-    zones = sorted({n.zone for n in overdue if n.zone})
-    lines = [f"{n.name} ({n.zone or 'no zone'}, {n.pool or 'no pool'}): {n.readiness}" for n in overdue[:20]]
-    return [
-        Finding(
-            kind=NODES_NOT_READY,
-            severity="critical" if len(overdue) == len(snapshot.nodes) else "warning",
-            cluster=snapshot.cluster,
-            title=f"{len(overdue)} node{'s' if len(overdue) != 1 else ''} NotReady{_for_more_than(grace)}",
-            detail="\n".join(lines),
-            fix="Look at the kubelet and kube-proxy logs of the node; SSH in through IAP if they say nothing.",
-            since=min(not_ready_since(n, marks, now) for n in overdue),
-            facts={"count": len(overdue), "nodes": names, "zones": zones},
         )
     ]
 
@@ -207,8 +162,8 @@ def autoscaler_at_max(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[
 
 
 def trouble_subjects(snapshot: ClusterSnapshot) -> list[str]:
-    """Subjects whose first-seen time the store should remember this cycle."""
-    subjects = [f"node:{n.name}" for n in troubled_nodes(snapshot)]
+    """Subjects whose first-seen time the store should remember this cycle (nodes: ``node_checks``)."""
+    subjects: list[str] = []
     if snapshot.gke is not None and snapshot.vms_known:
         registrations = registration_by_zone(list(snapshot.nodes), list(snapshot.vms), list(snapshot.gke.node_pools))
         subjects += [f"vm:{vm.name}" for reg in registrations for vm in reg.unregistered]

@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     delete,
+    inspect,
     select,
 )
 from sqlalchemy.engine import CursorResult, Engine
@@ -90,6 +91,9 @@ class Incident(Base):
     rendered_facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     posted_facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     clean_checks: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest severity it reached, and the highest the channel was told (a rise past it is broadcast).
+    peak_severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    announced_severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     muted_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -153,6 +157,20 @@ class OutboxEntry(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a database was created, added to it (nullable, so old rows stay valid)."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as connection:
+                    connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+
+
 class IncidentStore:
     """Typed access to the tables; every method is one short transaction."""
 
@@ -161,6 +179,7 @@ class IncidentStore:
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, connect_args=connect_args)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -194,6 +213,7 @@ class IncidentStore:
                 channel=channel,
                 rendered_facts=dict(finding.facts),
                 posted_facts={},
+                peak_severity=finding.severity,
                 clean_checks=0,
                 parent_requested=False,
             )
@@ -228,6 +248,21 @@ class IncidentStore:
                 ).first()
                 is not None
             )
+
+    def recently_resolved(self, cluster: str, kind: str, scope: str, since: datetime) -> Incident | None:
+        """The newest incident with this key that resolved at or after ``since``, if any."""
+        with self.session() as s:
+            return s.scalars(
+                select(Incident)
+                .where(
+                    Incident.cluster == cluster,
+                    Incident.kind == kind,
+                    Incident.scope == scope,
+                    Incident.status == "resolved",
+                    Incident.resolved_at >= since,
+                )
+                .order_by(Incident.id.desc())
+            ).first()
 
     def open_incidents(self, cluster: str | None = None) -> list[Incident]:
         with self.session() as s:

@@ -19,6 +19,7 @@ ZONAL_CLUSTER = "zonal-cluster"
 UNREGISTERED_VMS = "unregistered-vms"
 PENDING_PODS = "pending-pods"
 NODES_NOT_READY = "nodes-not-ready"
+ZONE_NOT_READY = "zone-not-ready"  # most or all nodes of one zone
 AUTOSCALER_AT_MAX = "autoscaler-at-max"
 MASTER_UPGRADE = "master-upgrade"
 NODE_POOL_UPGRADE = "node-pool-upgrade"

@@ -10,6 +10,10 @@ sentence rather than queued without end.
 
 Answering happens on a worker thread, where an exception has nobody to go
 to: every Slack failure in ``Answerer`` is logged and counted, never raised.
+An answer in a thread is posted at most once (``bot.posts.post_once``): one
+whose outcome is unknown is looked for in the thread before it is sent again.
+An ephemeral answer or a file cannot be looked for, so one whose outcome is
+unknown is not sent again.
 A summarized answer's full table goes where only its audience can see it: the
 channel for a public answer, a direct message for an ephemeral one.
 """
@@ -30,6 +34,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks import Attachment, Reply, escape
 from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
+from bot.posts import PostFinder, post_once
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +96,11 @@ class Answerer:
 
     client: WebClient
     metrics: Metrics = default_metrics
+    finder: PostFinder | None = None
+
+    def __post_init__(self) -> None:
+        if self.finder is None:
+            self.finder = PostFinder(self.client)
 
     # -- the three ways an answer goes out ----------------------------------------
 
@@ -132,11 +142,13 @@ class Answerer:
                     channel=channel_id, user=user_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts
                 )
             else:
-                self.client.chat_postMessage(
-                    channel=channel_id, text=reply.text, blocks=blocks or None, thread_ts=thread_ts
+                assert self.finder is not None
+                post_once(
+                    self.client, self.finder, channel=channel_id, thread_ts=thread_ts, text=reply.text,
+                    blocks=blocks or None,
                 )
-        except (SlackClientError, OSError) as exc:
-            self._failed("chat.postMessage", exc)
+        except (SlackClientError, OSError, LookupError) as exc:
+            self._failed("chat.postEphemeral" if private else "chat.postMessage", exc)
 
     # -- files -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ failed ones included, is recorded so a test can count retries.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from sim.slack.workspace import SlackError
 from sim.world import World
 
 MAX_BODY = 50 * 1024 * 1024
+_SERVER_ERRORS = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable", 504: "request_timeout"}
 
 
 async def read_args(request: web.Request) -> dict[str, Any]:
@@ -56,13 +58,50 @@ class WebApi:
     def __init__(self, world: World) -> None:
         self._world = world
         self._workspace = world.slack
+        self._stopping: asyncio.Event | None = None  # made on the server's loop, set when it shuts down
+
+    async def release_held(self) -> None:
+        """Answer every held-back call now (the server is stopping)."""
+        self._held().set()
+
+    def _held(self) -> asyncio.Event:
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        return self._stopping
+
+    async def _wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._held().wait(), seconds)
+        except TimeoutError:
+            pass
 
     async def handle(self, request: web.Request) -> web.Response:
         method_name = request.match_info["method"]
         args = await read_args(request)
         token = bearer_token(request, args)
+        faults = self._world.faults
+        with self._world.lock:
+            stalled = faults.take_one(faults.slack_stalls, method_name)
+            stall_seconds = faults.slack_stall_seconds
+        if stalled:  # no answer in time: the caller times out; nothing was carried out
+            await self._wait(stall_seconds)
+            body = {"ok": False, "error": "request_timeout"}
+            self._workspace.record_call(ApiCall(method_name, args, 504, body, self._world.clock.now(), answered=False))
+            return web.json_response(body, status=504)
         status, body, headers = self._answer(method_name, args, token, request.host)
-        self._workspace.record_call(ApiCall(method_name, args, status, body, self._world.clock.now()))
+        accepted = status == 200 and bool(body.get("ok"))
+        with self._world.lock:
+            drop = accepted and faults.take_one(faults.slack_drop_after_accept, method_name)
+            hold = accepted and not drop and faults.take_one(faults.slack_hold_after_accept, method_name)
+            hold_seconds = faults.slack_hold_seconds
+        now = self._world.clock.now()
+        self._workspace.record_call(ApiCall(method_name, args, status, body, now, answered=not (drop or hold)))
+        if drop:  # carried out, and the connection closes before the answer: the caller cannot tell
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # written nowhere: the connection is gone
+        if hold:
+            await self._wait(hold_seconds)
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(
@@ -77,6 +116,12 @@ class WebApi:
             if faults.slack_server_errors > 0:
                 faults.slack_server_errors -= 1
                 return 503, {"ok": False, "error": "service_unavailable"}, {}
+            method_status = faults.take(faults.slack_method_errors.get(method_name, []))
+            if method_status == 429:
+                retry_after = str(faults.slack_retry_after)
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry_after}
+            if method_status is not None:
+                return method_status, {"ok": False, "error": _SERVER_ERRORS.get(method_status, "internal_error")}, {}
         if args.pop("__invalid_json__", False):
             return 200, {"ok": False, "error": "invalid_json"}, {}
         method, error = self._authorize(method_name, token)
@@ -140,6 +185,7 @@ def build_app(world: World) -> web.Application:
     app.router.add_get("/link/", world.slack.socket.handle)
 
     async def close_sockets(_: web.Application) -> None:
+        await web_api.release_held()
         await world.slack.socket.close_all()
 
     app.on_shutdown.append(close_sockets)

@@ -8,6 +8,7 @@ recording happen around them in ``sim.slack.api``.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ from sim.slack.validation import check_message, parse_blocks
 from sim.slack.workspace import SlackError, SlackWorkspace
 
 Args = dict[str, Any]
+# Slack's page sizes: the default when no limit is given, and the most one page holds.
+HISTORY_LIMIT, HISTORY_MOST = 100, 999
+REPLIES_LIMIT = 1000
+LIST_LIMIT, LIST_MOST = 100, 1000
 
 
 @dataclass(frozen=True)
@@ -49,14 +54,20 @@ def optional_str(args: Args, name: str) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def message_json(workspace: SlackWorkspace, message: Message) -> dict[str, Any]:
-    """A message as conversations.replies and chat.postMessage show it."""
+def message_json(workspace: SlackWorkspace, message: Message, *, with_metadata: bool = True) -> dict[str, Any]:
+    """A message as conversations.replies and chat.postMessage show it.
+
+    Its metadata is shown by chat.postMessage, and by the conversations methods
+    only when asked for (``include_all_metadata``).
+    """
     body: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text, "team": workspace.team_id}
     body["user"] = message.user
     if message.user == workspace.bot_user_id:
         body.update(bot_id=workspace.bot_id, app_id=workspace.app_id)
     if message.blocks is not None:
         body["blocks"] = message.blocks
+    if with_metadata and message.metadata is not None:
+        body["metadata"] = message.metadata
     if message.thread_ts:
         body["thread_ts"] = message.thread_ts
         if message.broadcast:  # Slack marks a reply also sent to the channel, and shows it in the channel's history
@@ -90,6 +101,91 @@ def _file_json(upload: Any) -> dict[str, Any]:
     }
 
 
+def _metadata(args: Args) -> dict[str, Any] | None:
+    """Message metadata as sent (a JSON string in form posts, an object in JSON posts), checked as Slack does."""
+    raw = args.get("metadata")
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SlackError("invalid_metadata_format") from None
+    if not isinstance(raw, dict):
+        raise SlackError("invalid_metadata_format")
+    event_type, payload = raw.get("event_type"), raw.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def _channel_id(ws: SlackWorkspace, args: Args) -> str:
+    """A conversation named by its ID, as the conversations methods require (a #name is not found)."""
+    ref = required(args, "channel", "channel_not_found")
+    channel = ws.channel(ref)
+    if channel.id != ref:
+        raise SlackError("channel_not_found")
+    return channel.id
+
+
+def _limit(args: Args, default: int, most: int) -> int:
+    raw = args.get("limit")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_limit") from None
+    return default if value <= 0 else min(value, most)
+
+
+def _cursor(args: Args) -> int:
+    """The offset a next_cursor stands for (0 without one)."""
+    raw = optional_str(args, "cursor")
+    if raw is None:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(raw.encode(), validate=True).decode().partition(":")
+        if kind != "next" or not offset.isdigit():
+            raise ValueError(raw)
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+    return int(offset)
+
+
+def _next_cursor(offset: int) -> str:
+    return base64.b64encode(f"next:{offset}".encode()).decode()
+
+
+def _in_window(message: Message, args: Args) -> bool:
+    """Whether ``message`` lies between ``oldest`` and ``latest`` (each bound exclusive unless ``inclusive``)."""
+    inclusive = flag(args, "inclusive")
+    ts = float(message.ts)
+    try:
+        oldest = float(optional_str(args, "oldest") or "0")
+        latest = float(optional_str(args, "latest") or "inf")
+    except ValueError:
+        raise SlackError("invalid_ts_oldest") from None
+    if inclusive:
+        return oldest <= ts <= latest
+    return oldest < ts < latest
+
+
+def _page(
+    ws: SlackWorkspace, messages: list[Message], args: Args, *, default_limit: int, most: int
+) -> dict[str, Any]:
+    """One page of ``messages`` (already in the order shown), with Slack's cursor fields."""
+    offset, limit = _cursor(args), _limit(args, default_limit, most)
+    shown = messages[offset : offset + limit]
+    more = offset + limit < len(messages)
+    with_metadata = flag(args, "include_all_metadata")
+    return {
+        "messages": [message_json(ws, m, with_metadata=with_metadata) for m in shown],
+        "has_more": more,
+        "response_metadata": {"next_cursor": _next_cursor(offset + limit) if more else ""},
+    }
+
+
 def _content(args: Args) -> tuple[str, list[dict[str, Any]] | None]:
     blocks = parse_blocks(args.get("blocks"))
     text = args.get("text")
@@ -118,9 +214,10 @@ def chat_post_message(ctx: CallContext, args: Args) -> dict[str, Any]:
     ws = ctx.workspace
     channel = required(args, "channel", "channel_not_found")
     text, blocks = _content(args)
+    metadata = _metadata(args)
     message = ws.post_message(
         channel, user=ws.bot_user_id, text=text, blocks=blocks, thread_ts=optional_str(args, "thread_ts"),
-        broadcast=flag(args, "reply_broadcast"),
+        broadcast=flag(args, "reply_broadcast"), metadata=metadata,
     )
     return {"channel": message.channel, "ts": message.ts, "message": message_json(ws, message)}
 
@@ -261,8 +358,9 @@ def conversations_open(ctx: CallContext, args: Args) -> dict[str, Any]:
 
 
 def conversations_replies(ctx: CallContext, args: Args) -> dict[str, Any]:
+    """The thread's parent, then its replies oldest first, a page at a time."""
     ws = ctx.workspace
-    channel = ws.channel(required(args, "channel", "channel_not_found")).id
+    channel = _channel_id(ws, args)
     ts = required(args, "ts", "thread_not_found")
     try:
         parent = ws.message(channel, ts)
@@ -270,15 +368,34 @@ def conversations_replies(ctx: CallContext, args: Args) -> dict[str, Any]:
         raise SlackError("thread_not_found") from None
     root = parent.thread_ts if parent.is_reply else parent.ts
     root_message = ws.message(channel, root)
-    thread = [root_message, *ws.thread(channel, root)]
-    return {"messages": [message_json(ws, m) for m in thread], "has_more": False}
+    thread = [root_message, *[m for m in ws.thread(channel, root) if _in_window(m, args)]]
+    return _page(ws, thread, args, default_limit=REPLIES_LIMIT, most=REPLIES_LIMIT)
 
 
 def conversations_history(ctx: CallContext, args: Args) -> dict[str, Any]:
+    """The channel's messages (thread replies only when also sent to the channel), newest first, a page at a time."""
     ws = ctx.workspace
-    channel = ws.channel(required(args, "channel", "channel_not_found")).id
-    shown = sorted([*ws.messages(channel), *ws.broadcasts(channel)], key=lambda m: float(m.ts))
-    return {"messages": [message_json(ws, m) for m in reversed(shown)], "has_more": False}
+    channel = _channel_id(ws, args)
+    shown = sorted([*ws.messages(channel), *ws.broadcasts(channel)], key=lambda m: float(m.ts), reverse=True)
+    page = _page(ws, [m for m in shown if _in_window(m, args)], args, default_limit=HISTORY_LIMIT, most=HISTORY_MOST)
+    return {**page, "pin_count": 0}
+
+
+def conversations_list(ctx: CallContext, args: Args) -> dict[str, Any]:
+    """Channels (and, when asked for, direct messages) the workspace has, a page at a time."""
+    ws = ctx.workspace
+    types = {t.strip() for t in (optional_str(args, "types") or "public_channel").split(",") if t.strip()}
+    unknown = types - {"public_channel", "private_channel", "mpim", "im"}
+    if unknown:
+        raise SlackError("invalid_types")
+    wanted = [c for c in ws.channel_objects() if ("im" if c.is_im else "public_channel") in types]
+    offset, limit = _cursor(args), _limit(args, LIST_LIMIT, LIST_MOST)
+    shown = wanted[offset : offset + limit]
+    more = offset + limit < len(wanted)
+    return {
+        "channels": [_channel_json(ws, c.id) for c in shown],
+        "response_metadata": {"next_cursor": _next_cursor(offset + limit) if more else ""},
+    }
 
 
 def usergroups_users_list(ctx: CallContext, args: Args) -> dict[str, Any]:
@@ -313,6 +430,7 @@ BOT_METHODS: dict[str, Method] = {
     "conversations.open": conversations_open,
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
+    "conversations.list": conversations_list,
     "usergroups.users.list": usergroups_users_list,
     "usergroups.list": usergroups_list,
 }

@@ -23,6 +23,7 @@ class ApiCall:
     status: int
     response: dict[str, Any]
     at: datetime
+    answered: bool = True  # False: carried out, but the caller never got the answer (a dropped connection)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +57,7 @@ class Message:
     files: list[str] = field(default_factory=list)
     reactions: dict[str, list[str]] = field(default_factory=dict)
     deleted: bool = False
+    metadata: dict[str, Any] | None = None  # message metadata: {"event_type": ..., "event_payload": {...}}
     broadcast: bool = False  # a reply also sent to the channel (reply_broadcast; subtype thread_broadcast)
 
     @property

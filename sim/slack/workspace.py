@@ -268,6 +268,7 @@ class SlackWorkspace:
         thread_ts: str | None = None,
         files: list[str] | None = None,
         broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
         """Post a message; ``broadcast`` (Slack's reply_broadcast) also shows a reply in the channel."""
         with self.changed:
@@ -289,6 +290,7 @@ class SlackWorkspace:
                 blocks=blocks,
                 thread_ts=thread_ts or None,
                 files=list(files or []),
+                metadata=metadata,
                 broadcast=broadcast and bool(thread_ts),
             )
             self._messages[channel_id].append(message)
