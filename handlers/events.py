@@ -39,10 +39,15 @@ MAX_LINES = 40
 class EventsResult:
     cluster: str
     now: datetime
-    scope: str  # "all namespaces", "namespace shop", plus ", deployment web" ...
+    scope: str  # "all namespaces", "namespace shop"
     window: timedelta
     warnings_only: bool
     groups: tuple[EventGroup, ...]
+    subject: str = ""  # "deployment web" with --for
+
+    @property
+    def where(self) -> str:
+        return f"about {self.subject} in {self.scope}" if self.subject else f"in {self.scope}"
 
     @property
     def total(self) -> int:
@@ -89,8 +94,6 @@ def events(context: CommandContext, args: ParsedArgs) -> Reply:
     if not listed:
         require_namespace(handle, ns)
     scope = f"namespace {ns}" if ns else "all namespaces"
-    if kind:
-        scope += f", {kind.lower()} {name}"
     result = EventsResult(
         cluster=handle.name,
         now=now,
@@ -98,6 +101,7 @@ def events(context: CommandContext, args: ParsedArgs) -> Reply:
         window=window,
         warnings_only=bool(args.get("warnings")),
         groups=tuple(groups),
+        subject=f"{kind.lower()} {name}" if kind else "",
     )
     return render_events(result)
 
@@ -105,8 +109,8 @@ def events(context: CommandContext, args: ParsedArgs) -> Reply:
 def _summary(r: EventsResult) -> str:
     what = "warning events" if r.warnings_only else "events"
     if not r.groups:
-        return f"No {what} in {r.scope} in the last {span(r.window)}."
-    text = f"{plural(r.total, 'event')} in {plural(len(r.groups), 'group')} in {r.scope} in the last {span(r.window)}"
+        return f"No {what} {r.where} in the last {span(r.window)}."
+    text = f"{plural(r.total, 'event')} in {plural(len(r.groups), 'group')} {r.where} in the last {span(r.window)}"
     if not r.warnings_only:
         text += f", {plural(r.warnings, 'warning')}"
     return text + "."
