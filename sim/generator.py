@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sim import machines
+from sim.clock import rfc3339
 from sim.google import builders as logs
 from sim.google import names
+from sim.kube import addons
 from sim.kube import builders as kube
 from sim.world import World
 
@@ -120,31 +123,36 @@ def generate(
     cordoned = {vms[i].name for i in rng.sample(cordon_pool, min(len(cordon_pool) - 1, _share(nodes, 0.001, 1)))} if len(cordon_pool) > 1 else set()
 
     with world.lock:
-        world.google.add_cluster(_cluster_resource(cluster, location, zone_names, shapes, vms, stray))
         created = now - timedelta(days=12)
+        resource = _cluster_resource(cluster, location, zone_names, shapes, vms, stray)
+        resource["createTime"] = (created - timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        world.google.add_cluster(resource)
         late = {vm.name for vm in stray}
+        records: dict[str, dict[str, Any]] = {}
         for vm in sorted(vms + stray, key=lambda v: (v.zone, v.pool, v.name)):
             igm = names.instance_group_name(cluster, pool_names[vm.pool], vm.zone)
             started = now - timedelta(hours=3) if vm.name in late else created
-            world.google.add_managed_instance(vm.zone, igm, vm.name, created=started)
+            records[vm.name] = world.google.add_managed_instance(vm.zone, igm, vm.name, created=started)
         _unregistered_logs(world, project, location, cluster, stray, now)
 
         world.kube.bulk_load("nodes", (
-            kube.make_node(
-                vm.name, pool=pool_names[vm.pool], zone=vm.zone, project=project, ready=vm.name not in not_ready,
-                version=f"v{VERSION}", cpu=shapes[vm.pool][2], memory=shapes[vm.pool][3], machine_type=shapes[vm.pool][1],
-                unschedulable=vm.name in cordoned, created=created,
+            machines.node_for_instance(
+                records[vm.name], pool=pool_names[vm.pool], ready=vm.name not in not_ready,
+                version=f"v{VERSION}", cpu=shapes[vm.pool][2], memory=shapes[vm.pool][3],
+                unschedulable=vm.name in cordoned,
             )
             for vm in vms
+        ))
+        world.kube.bulk_load("leases", (
+            kube.node_lease({"metadata": {"name": vm.name}}, renewed=machines.registered_at(records[vm.name])) for vm in vms
         ))
 
         daemons = 2 if pods >= 4 * nodes else (1 if pods >= 2 * nodes else 0)
         workload_pods = pods - daemons * nodes
         namespaces = _namespaces(rng, workload_pods)
         world.kube.bulk_load("namespaces", (
-            {"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns, **labels}},
-             "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
-            for ns, labels in [("kube-system", {}), ("default", {}), *namespaces]
+            {"metadata": {"name": ns, "labels": labels, "creationTimestamp": rfc3339(created - timedelta(minutes=5))}}
+            for ns, labels in [("default", {}), ("kube-node-lease", {}), ("kube-public", {}), ("kube-system", {}), *namespaces]
         ))
         result = GeneratedCluster(
             project=project, cluster=cluster, location=location, zones=zone_names, pools=pool_names,
@@ -270,12 +278,8 @@ def _all_pods(
     """Daemon pods on every node, then the teams' workloads; fills the result's problem lists and ``events``."""
     created = now - timedelta(days=12)
     for vm in vms:
-        if daemons >= 1:
-            yield kube.make_pod("kube-system", f"kube-proxy-{vm.name}", node=vm.name, labels={"component": "kube-proxy", "tier": "node"},
-                                image="gke.gcr.io/kube-proxy-amd64:v1.30.5-gke.1014001", cpu="100m", owner=("Node", vm.name), created=created)
-        if daemons >= 2:
-            yield kube.make_pod("kube-system", f"fluentbit-gke-{_suffix(rng, 5)}", node=vm.name, labels={"k8s-app": "fluentbit-gke"},
-                                image="gke.gcr.io/fluent-bit:v1.8.12-gke.36", cpu="50m", owner=("DaemonSet", "fluentbit-gke"), created=created)
+        # kube-proxy, then fluentbit-gke: as many as the pod count leaves room for
+        yield from addons.node_daemon_pods(vm.name, version=f"v{VERSION}", created=created + timedelta(minutes=1))[:daemons]
     troubles = _troubles(rng, workload_pods)
     index = 0
     per_namespace = _split(workload_pods, len(namespaces))
@@ -359,6 +363,7 @@ def _node_events(result: GeneratedCluster, now: datetime) -> list[dict[str, Any]
 
 def _unregistered_logs(world: World, project: str, location: str, cluster: str, stray: list[_Vm], now: datetime) -> None:
     """Each VM that never registered says why, as the seed incident's VMs did."""
+    endpoint = (world.google.get_cluster(location, cluster) or {}).get("endpoint", "")
     entries = []
     for vm in stray:
         where = {"location": location, "cluster": cluster, "node": vm.name}
@@ -371,7 +376,7 @@ def _unregistered_logs(world: World, project: str, location: str, cluster: str, 
             ))
             entries.append(logs.node_log(
                 project, log="kubelet", severity="ERROR", at=at + timedelta(seconds=5),
-                text=f'"Unable to register node with API server" err="Post \\"https://10.128.0.2/api/v1/nodes\\": dial tcp 10.128.0.2:443: i/o timeout" node="{vm.name}"',
+                text=f'"Unable to register node with API server" err="Post \\"https://{endpoint}/api/v1/nodes\\": dial tcp {endpoint}:443: i/o timeout" node="{vm.name}"',
                 **where,
             ))
     world.google.add_log_entries(entries)

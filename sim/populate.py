@@ -2,10 +2,13 @@
 
 What is derived rather than written in the scenario, the way the real system
 derives it: VMs exist in every zone of a node pool, but only the zones not
-listed as ``unregistered_zones`` get Node objects; pods are placed first-fit
-by CPU and what does not fit is Pending with the scheduler's message and the
-autoscaler's verdict; VMs that never registered log why from kube-proxy and
-the kubelet.
+listed as ``unregistered_zones`` get Node objects, each built from its VM's
+record (``sim.machines``) with a Lease in kube-node-lease; the cluster was
+created before its first VM; kube-system runs its real pods, whose requests
+count against the nodes; workload pods are spread over zones and nodes by
+CPU (``sim.scheduling``) and what does not fit is Pending with the
+scheduler's message and the autoscaler's verdict; VMs that never registered
+log why from kube-proxy and the kubelet.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from sim import machines
+from sim.clock import rfc3339
 from sim.google import builders as logs
 from sim.google import names
+from sim.kube import addons
 from sim.kube import builders as kube
 from sim.scenario_spec import PoolSpec, Scenario, ScenarioSpec, parse_offset
 from sim.scheduling import NodeRoom, cpu_millicores, place
 from sim.world import World
 
-SYSTEM_CPU_M = 180  # kube-proxy and the logging agent on every node
-ALLOCATABLE_CPU_M = {"2": 1930, "4": 3920, "8": 7910, "16": 15890}
+CLUSTER_LEAD = timedelta(minutes=6)  # the control plane is up this long before the first node-pool VM
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
 def _suffix(*parts: str) -> str:
@@ -32,38 +38,79 @@ def _suffix(*parts: str) -> str:
 def populate(world: World, spec: ScenarioSpec) -> Scenario:
     now = world.clock.now()
     cluster = spec.cluster
-    world.google.add_cluster(_cluster_resource(spec))
+    oldest = min((now - parse_offset(pool.vm_age) for pool in spec.node_pools), default=now)
+    cluster_created = oldest - CLUSTER_LEAD
+    world.google.add_cluster(_cluster_resource(spec, cluster_created))
+    world.kube.bind_version(lambda: _control_plane_version(world, spec))
     vm_names: dict[str, list[str]] = {}
     unregistered: dict[str, list[str]] = {}
     node_names: list[str] = []
     rooms: list[NodeRoom] = []
-    for namespace in sorted({"default", "kube-system", *(w.namespace for w in spec.workloads)}):
-        world.kube.upsert("namespaces", {"metadata": {"name": namespace}})
+    for namespace in SYSTEM_NAMESPACES:
+        world.kube.upsert("namespaces", {"metadata": {"name": namespace, "creationTimestamp": rfc3339(cluster_created + timedelta(minutes=1))}})
+    for namespace in sorted({w.namespace for w in spec.workloads} - set(SYSTEM_NAMESPACES)):
+        world.kube.upsert("namespaces", {"metadata": {"name": namespace, "creationTimestamp": rfc3339(oldest + timedelta(minutes=5))}})
     for pool in spec.node_pools:
         created = now - parse_offset(pool.vm_age)
         for zone in pool.zones or cluster.locations:
             igm = names.instance_group_name(cluster.name, pool.name, zone)
             for index in range(pool.nodes_per_zone):
-                vm = names.instance_name(cluster.name, pool.name, zone, _suffix(cluster.name, pool.name, zone, str(index)))
-                world.google.add_managed_instance(zone, igm, vm, created=created)
-                vm_names.setdefault(zone, []).append(vm)
+                vm_name = names.instance_name(cluster.name, pool.name, zone, _suffix(cluster.name, pool.name, zone, str(index)))
+                vm = world.google.add_managed_instance(zone, igm, vm_name, created=created)
+                vm_names.setdefault(zone, []).append(vm_name)
                 if zone in pool.unregistered_zones:
-                    unregistered.setdefault(zone, []).append(vm)
-                    _unregistered_vm_logs(world, spec, vm, created, now)
+                    unregistered.setdefault(zone, []).append(vm_name)
+                    _unregistered_vm_logs(world, spec, vm_name, created, now)
                     continue
-                world.kube.upsert("nodes", _node(spec, pool, zone, vm, created))
-                node_names.append(vm)
-                rooms.append(NodeRoom(vm, ALLOCATABLE_CPU_M.get(pool.cpu, cpu_millicores(pool.cpu) - 80) - SYSTEM_CPU_M))
-                _system_pods(world, vm, created)
-                _healthy_node_logs(world, spec, vm, now)
+                version = f"v{pool.version or spec.cluster.version}"
+                node = world.kube.upsert("nodes", machines.node_for_instance(vm, pool=pool.name, version=version, cpu=pool.cpu, memory=pool.memory))
+                registered = machines.registered_at(vm)
+                world.kube.upsert("leases", kube.node_lease(node, renewed=registered))
+                node_names.append(vm_name)
+                allocatable = cpu_millicores(node["status"]["allocatable"]["cpu"])
+                rooms.append(NodeRoom(vm_name, allocatable - addons.daemon_cpu_m(), zone=zone))
+                for pod in addons.node_daemon_pods(vm_name, version=version, created=registered + timedelta(seconds=5)):
+                    world.kube.upsert("pods", pod)
+                _healthy_node_logs(world, spec, vm_name, registered)
+    _cluster_addons(world, spec, rooms, cluster_created)
     _workloads(world, spec, rooms, now)
     return Scenario(spec=spec, world=world, started=now, node_names=node_names, vm_names=vm_names, unregistered_vms=unregistered)
 
 
-def _cluster_resource(spec: ScenarioSpec) -> dict[str, Any]:
+def _control_plane_version(world: World, spec: ScenarioSpec) -> str | None:
+    """What the Kubernetes API's /version says: GKE's current master version, with a "v"."""
+    cluster = world.google.get_cluster(spec.cluster.location, spec.cluster.name)
+    version = (cluster or {}).get("currentMasterVersion")
+    return f"v{version}" if version else None
+
+
+def _cluster_addons(world: World, spec: ScenarioSpec, rooms: list[NodeRoom], cluster_created: datetime) -> None:
+    """kube-dns, konnectivity-agent and metrics-server, scheduled before any workload."""
+    wanted: list[tuple[str, int, str]] = []
+    by_name: dict[str, addons.Addon] = {}
+    for addon in addons.ADDONS:
+        for name in addons.addon_pod_names(addon, spec.cluster.name, addons.replicas(addon, len(rooms))):
+            wanted.append((name, addon.cpu_m, addon.name))
+            by_name[name] = addon
+    placement = place(wanted, rooms)
+    first_node = min((world.kube.get("nodes", None, room.name) or {}).get("metadata", {}).get("creationTimestamp", "") for room in rooms) if rooms else ""
+    created = max(cluster_created + timedelta(minutes=2), _parse(first_node) or cluster_created)
+    for name, addon in by_name.items():
+        world.kube.upsert("pods", addons.addon_pod(
+            addon, spec.cluster.name, name, node=placement.assigned.get(name), created=created,
+            message=placement.unschedulable.get(name),
+        ))
+
+
+def _parse(text: str) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _cluster_resource(spec: ScenarioSpec, created: datetime) -> dict[str, Any]:
     cluster = spec.cluster
     resource: dict[str, Any] = {
         "name": cluster.name,
+        "createTime": created.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
         "location": cluster.location,
         "locations": list(cluster.locations),
         "currentMasterVersion": cluster.version,
@@ -104,43 +151,15 @@ def _pool_resource(spec: ScenarioSpec, pool: PoolSpec) -> dict[str, Any]:
     return resource
 
 
-def _node(spec: ScenarioSpec, pool: PoolSpec, zone: str, name: str, created: datetime) -> dict[str, Any]:
-    return kube.make_node(
-        name,
-        pool=pool.name,
-        zone=zone,
-        project=spec.project,
-        version=f"v{pool.version or spec.cluster.version}",
-        cpu=pool.cpu,
-        memory=pool.memory,
-        created=created,
-        machine_type=pool.machine_type,
-    )
-
-
-def _system_pods(world: World, node: str, created: datetime) -> None:
-    for prefix, cpu in (("kube-proxy", "100m"), ("fluentbit-gke", "80m")):
-        pod = kube.make_pod(
-            "kube-system",
-            f"{prefix}-{node}" if prefix == "kube-proxy" else f"{prefix}-{_suffix(node)}",
-            node=node,
-            labels={"k8s-app": prefix},
-            cpu=cpu,
-            created=created,
-            owner=("Node", node) if prefix == "kube-proxy" else ("DaemonSet", prefix),
-        )
-        world.kube.upsert("pods", pod)
-
-
 def _workloads(world: World, spec: ScenarioSpec, rooms: list[NodeRoom], now: datetime) -> None:
-    wanted: list[tuple[str, int]] = []
+    wanted: list[tuple[str, int, str]] = []
     by_key: dict[str, tuple[Any, str]] = {}
     for workload in spec.workloads:
         replica_set = f"{workload.name}-{_suffix(workload.namespace, workload.name)}c9d"
         for index in range(workload.replicas):
             name = f"{replica_set}-{_suffix(replica_set, str(index))}x"
             key = f"{workload.namespace}/{name}"
-            wanted.append((key, cpu_millicores(workload.cpu)))
+            wanted.append((key, cpu_millicores(workload.cpu), f"{workload.namespace}/{workload.name}"))
             by_key[key] = (workload, replica_set)
     placement = place(wanted, rooms)
     pool_max = {p.name: (p.autoscaling or {}).get("max") for p in spec.node_pools}
@@ -203,12 +222,13 @@ def _app_lines(app: str, now: datetime) -> list[tuple[datetime, str]]:
     ]
 
 
-def _healthy_node_logs(world: World, spec: ScenarioSpec, node: str, now: datetime) -> None:
+def _healthy_node_logs(world: World, spec: ScenarioSpec, node: str, registered: datetime) -> None:
+    """A node that registered said so, and its kube-proxy started right after."""
     where = {"location": spec.cluster.location, "cluster": spec.cluster.name, "node": node}
     world.google.add_log_entries([
-        logs.node_log(spec.project, log="kube-proxy", text="Successfully retrieved node IP(s)", at=now - timedelta(minutes=40), **where),
-        logs.node_log(spec.project, log="kube-proxy", text="Using iptables Proxier", at=now - timedelta(minutes=40), **where),
-        logs.node_log(spec.project, log="kubelet", text="Successfully registered node " + node, at=now - timedelta(minutes=41), **where),
+        logs.node_log(spec.project, log="kubelet", text="Successfully registered node " + node, at=registered, **where),
+        logs.node_log(spec.project, log="kube-proxy", text="Successfully retrieved node IP(s)", at=registered + timedelta(seconds=9), **where),
+        logs.node_log(spec.project, log="kube-proxy", text="Using iptables Proxier", at=registered + timedelta(seconds=9), **where),
     ])
 
 
@@ -217,6 +237,7 @@ def _unregistered_vm_logs(world: World, spec: ScenarioSpec, vm: str, created: da
     where = {"location": spec.cluster.location, "cluster": spec.cluster.name, "node": vm}
     entries = []
     moment = max(created + timedelta(minutes=2), now - timedelta(minutes=50))
+    endpoint = (world.google.get_cluster(spec.cluster.location, spec.cluster.name) or {}).get("endpoint", "")
     while moment < now:
         entries.append(logs.node_log(
             spec.project, log="kube-proxy", severity="ERROR", at=moment,
@@ -230,7 +251,7 @@ def _unregistered_vm_logs(world: World, spec: ScenarioSpec, vm: str, created: da
         ))
         entries.append(logs.node_log(
             spec.project, log="kubelet", severity="ERROR", at=moment + timedelta(seconds=5),
-            text=f'"Unable to register node with API server" err="Post \\"https://10.128.0.2/api/v1/nodes\\": dial tcp 10.128.0.2:443: i/o timeout" node="{vm}"',
+            text=f'"Unable to register node with API server" err="Post \\"https://{endpoint}/api/v1/nodes\\": dial tcp {endpoint}:443: i/o timeout" node="{vm}"',
             **where,
         ))
         entries.append(logs.node_log(

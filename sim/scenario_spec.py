@@ -10,7 +10,7 @@ and ``scenario`` ties them together, with every import going one way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -193,6 +193,7 @@ class Scenario:
     vm_names: dict[str, list[str]]  # zone -> VM names
     unregistered_vms: dict[str, list[str]]  # zone -> VM names without a node
     next_step: int = 0  # index of the first timeline step not yet applied
+    target_versions: dict[str, str] = field(default_factory=dict)  # upgrade operation name -> version it installs
 
     @property
     def cluster_name(self) -> str:

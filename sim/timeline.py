@@ -42,27 +42,28 @@ def _operation_for(scenario: Scenario, op_type: str) -> dict[str, Any] | None:
 def _start_operation(scenario: Scenario, params: dict[str, Any]) -> None:
     world, spec = scenario.world, scenario.spec
     op_type = params.get("type", "UPGRADE_MASTER")
+    to_version = str(params.get("to_version") or "")
     cluster_path = f"projects/{scenario.project}/locations/{scenario.location}/clusters/{scenario.cluster_name}"
     target = f"https://container.googleapis.com/v1/{cluster_path}"
     detail = ""
     if op_type == "UPGRADE_MASTER":
         current = world.google.get_cluster(scenario.location, scenario.cluster_name) or {}
-        detail = f"Upgrading control plane from {current.get('currentMasterVersion', spec.cluster.version)} to {params.get('to_version', '')}"
+        detail = f"Upgrading control plane from {current.get('currentMasterVersion', spec.cluster.version)} to {to_version}" if to_version else ""
     elif op_type == "UPGRADE_NODES":
         pool = params.get("pool", spec.node_pools[0].name)
         target += f"/nodePools/{pool}"
-        detail = f"Upgrading node pool {pool} to {params.get('to_version', '')}"
-    world.google.add_operation(
-        scenario.location,
-        {
-            "operationType": op_type,
-            "status": "RUNNING",
-            "targetLink": target,
-            "detail": detail,
-            "progress": {"metrics": [{"name": "PERCENT_DONE", "intValue": "0"}]},
-            "_toVersion": params.get("to_version", ""),
-        },
-    )
+        detail = f"Upgrading node pool {pool} to {to_version}" if to_version else ""
+    op: dict[str, Any] = {
+        "operationType": op_type,
+        "status": "RUNNING",
+        "targetLink": target,
+        "progress": {"metrics": [{"name": "PERCENT_DONE", "intValue": "0"}]},
+    }
+    if detail:
+        op["detail"] = detail
+    started = world.google.add_operation(scenario.location, op)
+    if to_version:
+        scenario.target_versions[started["name"]] = to_version
     if op_type == "UPGRADE_MASTER":
         world.google.update_cluster(scenario.location, scenario.cluster_name, status="RECONCILING",
                                     statusMessage="Upgrading control plane.")
@@ -88,12 +89,36 @@ def _finish_operation(scenario: Scenario, params: dict[str, Any], *, failed: boo
         fields["error"] = {"code": int(params.get("code", 13)), "message": params.get("message", "Upgrade failed: the control plane did not become healthy.")}
         fields["statusMessage"] = params.get("status_message", fields["error"]["message"])
     world.google.update_operation(op["name"], **fields)
+    to_version = scenario.target_versions.pop(op["name"], "")
     if op_type == "UPGRADE_MASTER":
-        updates: dict[str, Any] = {"status": "RUNNING", "statusMessage": ""}
-        if not failed and op.get("_toVersion"):
-            updates["currentMasterVersion"] = op["_toVersion"]
+        updates: dict[str, Any] = {"status": "RUNNING", "statusMessage": None}
+        if not failed and to_version:
+            updates["currentMasterVersion"] = to_version
         world.google.update_cluster(scenario.location, scenario.cluster_name, **updates)
         world.faults.kube_down = False
+    elif op_type == "UPGRADE_NODES" and not failed and to_version:
+        _node_pool_upgraded(scenario, op["targetLink"].rsplit("/", 1)[-1], to_version)
+
+
+def _node_pool_upgraded(scenario: Scenario, pool: str, version: str) -> None:
+    """The pool's version, the cluster's node version and the kubelets of the pool's nodes move together."""
+    world = scenario.world
+    cluster = world.google.get_cluster(scenario.location, scenario.cluster_name) or {}
+    pools = cluster.get("nodePools", [])
+    for entry in pools:
+        if entry.get("name") == pool:
+            entry["version"] = version
+    oldest = min((p.get("version", version) for p in pools), key=_version_key, default=version)
+    world.google.update_cluster(scenario.location, scenario.cluster_name, nodePools=pools, currentNodeVersion=oldest)
+    for node in world.kube.items("nodes"):
+        if node["metadata"].get("labels", {}).get("cloud.google.com/gke-nodepool") == pool:
+            node["status"]["nodeInfo"]["kubeletVersion"] = f"v{version}"
+            node["status"]["nodeInfo"]["kubeProxyVersion"] = f"v{version}"
+            world.kube.upsert("nodes", node)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.replace("-gke.", ".").split(".") if part.isdigit())
 
 
 def _fail_operation(scenario: Scenario, params: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sim.clock import SimClock
 from sim.google.state import GoogleState
+from sim.kube import controllers
 from sim.kube.store import KubeStore
 from sim.slack.workspace import SlackWorkspace
 
@@ -63,5 +64,6 @@ class World:
         self.project = project
         self.faults = Faults()
         self.kube = KubeStore(self.clock)
+        controllers.install(self.kube)
         self.google = GoogleState(self.clock, project=project)
         self.slack = SlackWorkspace(self.clock)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import ipaddress
 import itertools
 import secrets
 import threading
@@ -18,10 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from sim.clock import SimClock, rfc3339_nanos
-from sim.google import names
+from sim.google import names, network
 from sim.google.timestamps import parse_timestamp
 
 Json = dict[str, Any]
+DEFAULT_POD_RANGE = "10.52.0.0/14"  # what GKE picks for a VPC-native cluster's pods when none is given
+DEFAULT_SERVICES_RANGE = "34.118.224.0/20"  # GKE's default Service range since 1.27
 
 
 class GoogleState:
@@ -36,6 +39,8 @@ class GoogleState:
         self._groups: dict[tuple[str, str], Json] = {}  # (zone, igm name) -> InstanceGroupManager
         self._members: dict[tuple[str, str], list[Json]] = {}  # (zone, igm) -> ManagedInstance
         self._instances: dict[tuple[str, str], Json] = {}  # (zone, name) -> Instance
+        self._addresses: set[int] = set()  # internal IPs held by VMs (one network: default), as integers
+        self._pod_ranges: dict[tuple[str, str], int] = {}  # (location, cluster) -> /24 ranges handed out
         self._log: list[tuple[datetime, int, Json]] = []  # kept sorted by timestamp
         self._sequence = itertools.count(1)
 
@@ -49,8 +54,22 @@ class GoogleState:
         cluster.setdefault("zone", location)
         cluster.setdefault("locations", [location] if zonal else [f"{location}-{z}" for z in "abc"])
         cluster.setdefault("status", "RUNNING")
-        cluster.setdefault("endpoint", "34.127.0.1")
+        region = names.region_of(location)
+        cluster.setdefault("endpoint", network.external_ip(region, self.project, location, name, "control-plane"))
         cluster.setdefault("createTime", rfc3339_nanos(self.clock.now()))
+        cluster.setdefault("network", "default")
+        cluster.setdefault("subnetwork", "default")
+        cluster.setdefault("clusterIpv4Cidr", DEFAULT_POD_RANGE)
+        cluster.setdefault("servicesIpv4Cidr", DEFAULT_SERVICES_RANGE)
+        cluster.setdefault(
+            "ipAllocationPolicy",
+            {
+                "useIpAliases": True,
+                "clusterIpv4CidrBlock": cluster["clusterIpv4Cidr"],
+                "servicesIpv4CidrBlock": cluster["servicesIpv4Cidr"],
+                "clusterSecondaryRangeName": f"gke-{name}-pods-{names.pool_hash(name, '', location)}",
+            },
+        )
         base = f"{names.container_location_path(self.project, location)}/clusters/{name}"
         cluster.setdefault("selfLink", base)
         cluster.setdefault("id", names.numeric_id(self.project, location, name)[:16])
@@ -98,10 +117,14 @@ class GoogleState:
             ]
 
     def update_cluster(self, location: str, name: str, **fields: Any) -> Json:
-        """Overwrite top-level Cluster fields (camelCase), e.g. ``status="RECONCILING"``."""
+        """Overwrite top-level Cluster fields (camelCase), e.g. ``status="RECONCILING"``.
+
+        ``None`` removes a field: Google omits a field that has no value
+        rather than sending an empty string.
+        """
         with self.lock:
             cluster = self._require_cluster(location, name)
-            cluster.update(copy.deepcopy(fields))
+            _assign(cluster, fields)
             return copy.deepcopy(cluster)
 
     def _require_cluster(self, location: str, name: str) -> Json:
@@ -138,7 +161,7 @@ class GoogleState:
             op = self._operations.get(name)
             if op is None:
                 raise KeyError(f"no operation {name}")
-            op.update(copy.deepcopy(fields))
+            _assign(op, fields)
             if op.get("status") == "DONE":
                 op.setdefault("endTime", rfc3339_nanos(self.clock.now()))
             return copy.deepcopy(op)
@@ -170,19 +193,58 @@ class GoogleState:
         created: datetime | None = None,
         machine_type: str | None = None,
         network_ip: str | None = None,
+        external: bool | None = None,
         labels: dict[str, str] | None = None,
     ) -> Json:
         """Create VM ``name`` in zone ``zone`` as a member of instance group manager ``igm``.
 
         The machine type and GKE labels come from the node pool whose
-        instanceGroupUrls name this group, when there is one, as on GKE.
+        instanceGroupUrls name this group, when there is one, as on GKE. The
+        VM's id, internal address (a free one in the region's default
+        subnet), external NAT address (unless ``external`` is False or the
+        cluster has private nodes) and, for a VPC-native cluster, its pod
+        range (an alias IP range) are the facts its Kubernetes node repeats;
+        ``sim.machines.node_for_instance`` builds the node from this record.
         """
         with self.lock:
             owner = self._pool_of_group(zone, igm)
             pool_type = owner[1].get("config", {}).get("machineType") if owner else None
             all_labels = dict(self._gke_labels(owner))
             all_labels.update(labels or {})
-            instance_id = names.numeric_id(self.project, zone, name)
+            region = names.region_of(zone)
+            instance_id = network.instance_id(self.project, zone, name)
+            old = self._instances.get((zone, name))
+            if old is not None:
+                self._addresses.discard(network.as_int(old["networkInterfaces"][0]["networkIP"]))
+            if network_ip is None:
+                network_ip, _ = network.allocate_ip(region, f"{self.project}/{zone}/{name}", self._addresses)
+            self._addresses.add(network.as_int(network_ip))
+            nic: Json = {
+                "kind": "compute#networkInterface",
+                "name": "nic0",
+                "network": network.network_url(self.project),
+                "subnetwork": network.subnetwork_url(self.project, region),
+                "networkIP": network_ip,
+                "stackType": "IPV4_ONLY",
+                "fingerprint": names.numeric_id("nic", self.project, zone, name)[:11],
+            }
+            if external is None:
+                external = not (owner and owner[0].get("privateClusterConfig", {}).get("enablePrivateNodes"))
+            if external:
+                nic["accessConfigs"] = [
+                    {
+                        "kind": "compute#accessConfig",
+                        "type": "ONE_TO_ONE_NAT",
+                        "name": "external-nat",
+                        "natIP": network.external_ip(region, self.project, zone, name),
+                        "networkTier": "PREMIUM",
+                    }
+                ]
+            if owner is not None:
+                if old is not None and old["networkInterfaces"][0].get("aliasIpRanges"):
+                    nic["aliasIpRanges"] = old["networkInterfaces"][0]["aliasIpRanges"]
+                else:
+                    nic["aliasIpRanges"] = [self._next_pod_range(owner[0])]
             instance: Json = {
                 "kind": "compute#instance",
                 "id": instance_id,
@@ -191,9 +253,7 @@ class GoogleState:
                 "status": status,
                 "creationTimestamp": (created or self.clock.now()).isoformat(timespec="milliseconds"),
                 "machineType": names.machine_type_url(self.project, zone, machine_type or pool_type or "e2-medium"),
-                "networkInterfaces": [
-                    {"name": "nic0", "networkIP": network_ip or self._next_ip(), "network": "global/networks/default"}
-                ],
+                "networkInterfaces": [nic],
                 "labels": all_labels,
                 "selfLink": names.instance_url(self.project, zone, name),
             }
@@ -214,11 +274,27 @@ class GoogleState:
             self._resize_group(zone, igm)
             return copy.deepcopy(instance)
 
+    def _next_pod_range(self, cluster: Json) -> Json:
+        """The next /24 of the cluster's pod range: the node's podCIDR, carried by its VM as an alias range."""
+        key = (cluster["location"], cluster["name"])
+        index = self._pod_ranges.get(key, 0)
+        self._pod_ranges[key] = index + 1
+        block = ipaddress.IPv4Network(cluster.get("clusterIpv4Cidr") or DEFAULT_POD_RANGE)
+        # Past the end of the range, the next range of the same size follows, as an additional pod range would.
+        cidr = ipaddress.IPv4Network((int(block.network_address) + index * 256, 24))
+        secondary = (cluster.get("ipAllocationPolicy") or {}).get("clusterSecondaryRangeName", "")
+        entry: Json = {"ipCidrRange": str(cidr)}
+        if secondary:
+            entry["subnetworkRangeName"] = secondary
+        return entry
+
     def remove_managed_instance(self, zone: str, igm: str, name: str) -> None:
         with self.lock:
             members = self._members.get((zone, igm), [])
             members[:] = [m for m in members if m["name"] != name]
-            self._instances.pop((zone, name), None)
+            gone = self._instances.pop((zone, name), None)
+            if gone is not None:
+                self._addresses.discard(network.as_int(gone["networkInterfaces"][0]["networkIP"]))
             if (zone, igm) in self._groups:
                 self._resize_group(zone, igm)
 
@@ -295,10 +371,6 @@ class GoogleState:
             "goog-k8s-node-pool-name": pool["name"],
         }
 
-    def _next_ip(self) -> str:
-        n = len(self._instances) + 2
-        return f"10.138.{n // 250}.{n % 250 + 2}"
-
     # -------------------------------------------------------------- log entries
 
     def add_log_entries(self, entries: Iterable[Json]) -> int:
@@ -323,6 +395,14 @@ class GoogleState:
         """Every entry, oldest first (the API module filters, orders and pages)."""
         with self.lock:
             return [entry for _, _, entry in self._log]
+
+
+def _assign(resource: Json, fields: dict[str, Any]) -> None:
+    for key, value in fields.items():
+        if value is None:
+            resource.pop(key, None)
+        else:
+            resource[key] = copy.deepcopy(value)
 
 
 _ACTION_KEYS = {

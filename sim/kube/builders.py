@@ -10,11 +10,12 @@ Timestamps left out are filled by the store from the simulated clock.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sim.clock import DEFAULT_START, rfc3339
+from sim.google import network
 
 # Conditions node-problem-detector adds on GKE, all healthy by default.
 NPD_CONDITIONS = (
@@ -36,9 +37,38 @@ def _number(text: str, digits: int) -> str:
     return str(int.from_bytes(_digest(text)[:8], "big"))[:digits]
 
 
-def _ip(text: str, prefix: str = "10.128") -> str:
-    digest = _digest(text)
-    return f"{prefix}.{digest[0] % 250 + 1}.{digest[1] % 250 + 2}"
+def pod_ip_in(pod_cidr: str, key: str, taken: Collection[str] = ()) -> str:
+    """A free address of a node's pod range for the pod ``key`` (what the CNI plugin hands out)."""
+    base_text, _, bits = pod_cidr.partition("/")
+    base = network.as_int(base_text)
+    size = 2 ** (32 - int(bits or 32)) - 3  # not the network, the gateway (.1) nor the broadcast address
+    first = int.from_bytes(_digest(key)[:4], "big") % size
+    for step in range(size):
+        candidate = network.dotted(base + 2 + (first + step) % size)
+        if candidate not in taken:
+            return candidate
+    return network.dotted(base + 2 + first)
+
+
+def fill_pod_addresses(pod: dict[str, Any], node: dict[str, Any] | None, taken: set[str] | None = None) -> None:
+    """Give a scheduled pod the addresses its kubelet would report: hostIP(s) and an IP of the node's pod range."""
+    status = pod.get("status")
+    if not isinstance(status, dict) or not (pod.get("spec") or {}).get("nodeName") or "startTime" not in status:
+        return
+    if node is None:
+        return
+    if "hostIP" not in status:
+        internal = next((a["address"] for a in node.get("status", {}).get("addresses", []) if a.get("type") == "InternalIP"), None)
+        if internal:
+            status["hostIP"] = internal
+            status["hostIPs"] = [{"ip": internal}]
+    cidr = (node.get("spec") or {}).get("podCIDR")
+    if "podIP" not in status and cidr:
+        meta = pod.get("metadata") or {}
+        status["podIP"] = pod_ip_in(cidr, f"{meta.get('namespace')}/{meta.get('name')}", taken or ())
+        status["podIPs"] = [{"ip": status["podIP"]}]
+    if taken is not None and status.get("podIP"):
+        taken.add(status["podIP"])
 
 
 def _fake_uuid(text: str) -> str:
@@ -48,6 +78,49 @@ def _fake_uuid(text: str) -> str:
 
 def region_of(zone: str) -> str:
     return zone.rsplit("-", 1)[0]
+
+
+def node_uid(name: str) -> str:
+    """A node's metadata.uid, derived from its name so its mirror pods can point at it."""
+    return str(_fake_uuid(f"node/{name}"))
+
+
+# Kubelet-owned conditions: the node controller turns them Unknown when the kubelet goes silent.
+KUBELET_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
+
+
+def allocatable_cpu_m(cpu: str) -> int:
+    """GKE's CPU reservation: 6% of the first core, 1% of the second, 0.5% of the next two, 0.25% above."""
+    total = int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
+    tiers = ((0, 1000, 0.06), (1000, 2000, 0.01), (2000, 4000, 0.005), (4000, 10**9, 0.0025))
+    reserved = sum(max(min(total, high) - low, 0) * share for low, high, share in tiers)
+    return total - round(reserved)
+
+
+def unknown_conditions(conditions: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """What the node controller writes when a kubelet stops posting: its conditions turn Unknown.
+
+    Heartbeats stay at the last one the kubelet sent; transitions are now.
+    """
+    changed = []
+    for condition in conditions:
+        condition = dict(condition)
+        if condition.get("type") in KUBELET_CONDITIONS:
+            condition.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.",
+                             lastTransitionTime=rfc3339(at))
+        changed.append(condition)
+    return changed
+
+
+def not_ready_taints(ready_status: str, at: datetime) -> list[dict[str, str]]:
+    """The node lifecycle controller's taints for a Ready condition of False or Unknown."""
+    if ready_status == "True":
+        return []
+    key = "node.kubernetes.io/unreachable" if ready_status == "Unknown" else "node.kubernetes.io/not-ready"
+    return [
+        {"key": key, "effect": "NoSchedule", "timeAdded": rfc3339(at)},
+        {"key": key, "effect": "NoExecute", "timeAdded": rfc3339(at)},
+    ]
 
 
 def node_condition(kind: str, status: str, reason: str, message: str, at: datetime) -> dict[str, str]:
@@ -83,10 +156,26 @@ def make_node(
     conditions: list[dict[str, str]] | None = None,
     machine_type: str = "e2-standard-4",
     labels: dict[str, str] | None = None,
+    instance_id: str | None = None,
+    internal_ip: str | None = None,
+    external_ip: str | bool = True,
+    pod_cidr: str | None = None,
 ) -> dict[str, Any]:
-    """A GKE node; ``conditions`` replaces the generated ones entirely when given."""
+    """A GKE node; ``conditions`` replaces the generated ones entirely when given.
+
+    The facts the node repeats from its VM (instance id, internal and
+    external addresses, pod range) default to what Compute derives for a VM
+    of that name (``sim.google.network``); ``sim.machines.node_for_instance``
+    passes the VM's own. ``external_ip=False``: the VM has no NAT address.
+    """
     at = created or DEFAULT_START
     region = region_of(zone)
+    if instance_id is None:
+        instance_id = network.instance_id(project, zone, name)
+    if internal_ip is None:
+        internal_ip = network.default_internal_ip(zone, project, name)
+    if external_ip is True:
+        external_ip = network.external_ip(region, project, zone, name)
     if conditions is None:
         conditions = [node_condition(kind, "False", reason, message, at) for kind, reason, message in NPD_CONDITIONS]
         conditions.append(node_condition("NetworkUnavailable", "False", "RouteCreated", "NodeController create implicit route", at))
@@ -95,10 +184,9 @@ def make_node(
             node_condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", at),
             node_condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", at),
         ]
-        if ready:
-            conditions.append(node_condition("Ready", "True", "KubeletReady", "kubelet is posting ready status. AppArmor enabled", at))
-        else:
-            conditions.append(node_condition("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", at))
+        conditions.append(node_condition("Ready", "True", "KubeletReady", "kubelet is posting ready status. AppArmor enabled", at))
+        if not ready:
+            conditions = unknown_conditions(conditions, at)
     node_labels = {
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/instance-type": machine_type,
@@ -120,20 +208,29 @@ def make_node(
         **(labels or {}),
     }
     spec: dict[str, Any] = {
-        "podCIDR": f"10.{_digest(name)[2] % 200 + 20}.{_digest(name)[3]}.0/24",
+        "podCIDR": pod_cidr or f"10.{_digest(name)[2] % 200 + 20}.{_digest(name)[3]}.0/24",
         "providerID": f"gce://{project}/{zone}/{name}",
     }
     spec["podCIDRs"] = [spec["podCIDR"]]
     if unschedulable:
         spec["unschedulable"] = True
         spec["taints"] = [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": rfc3339(at)}]
-    if not ready:
-        spec.setdefault("taints", []).append({"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": rfc3339(at)})
+    ready_status = next((c.get("status", "True") for c in conditions if c.get("type") == "Ready"), "True")
+    if ready_status != "True":
+        spec.setdefault("taints", []).extend(not_ready_taints(ready_status, at))
+    addresses = [{"type": "InternalIP", "address": internal_ip}]
+    if external_ip:
+        addresses.append({"type": "ExternalIP", "address": str(external_ip)})
+    addresses += [
+        {"type": "InternalDNS", "address": f"{name}.{zone}.c.{project}.internal"},
+        {"type": "Hostname", "address": f"{name}.{zone}.c.{project}.internal"},
+    ]
     metadata: dict[str, Any] = {
         "name": name,
+        "uid": node_uid(name),
         "labels": node_labels,
         "annotations": {
-            "container.googleapis.com/instance_id": _number(name, 19),
+            "container.googleapis.com/instance_id": instance_id,
             "node.alpha.kubernetes.io/ttl": "0",
             "volumes.kubernetes.io/controller-managed-attach-detach": "true",
         },
@@ -146,13 +243,8 @@ def make_node(
         "metadata": metadata,
         "spec": spec,
         "status": {
-            "addresses": [
-                {"type": "InternalIP", "address": _ip(name)},
-                {"type": "ExternalIP", "address": _ip(name, "34.82")},
-                {"type": "InternalDNS", "address": f"{name}.{zone}.c.{project}.internal"},
-                {"type": "Hostname", "address": f"{name}.{zone}.c.{project}.internal"},
-            ],
-            "allocatable": {"cpu": f"{int(float(cpu) * 1000) - 60}m", "ephemeral-storage": "47060071478", "memory": _allocatable_memory(memory), "pods": "110"},
+            "addresses": addresses,
+            "allocatable": {"cpu": f"{allocatable_cpu_m(cpu)}m", "ephemeral-storage": "47060071478", "memory": _allocatable_memory(memory), "pods": "110"},
             "capacity": {"cpu": cpu, "ephemeral-storage": "98831908Ki", "memory": memory, "pods": "110"},
             "conditions": conditions,
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
@@ -229,6 +321,9 @@ def make_pod(
     unschedulable_message: str | None = None,
     owner: tuple[str, str] | None = None,
     created: datetime | None = None,
+    host_ip: str | None = None,
+    pod_ip: str | None = None,
+    annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A pod in one of the states the bot classifies.
 
@@ -236,6 +331,9 @@ def make_pod(
     the scheduler's message); with a node its containers are still being created.
     ``waiting_reason`` ("CrashLoopBackOff", "ImagePullBackOff", ...) and
     ``last_termination`` ("OOMKilled", "Error") shape the container statuses.
+    ``owner`` is (kind, name): a ("Node", name) owner is a mirror pod's node.
+    ``host_ip`` and ``pod_ip`` are the node's InternalIP and an address of its
+    pod range (by default the store fills them in from the node).
     """
     at = created or DEFAULT_START
     names = list(containers or ["app"])
@@ -287,14 +385,25 @@ def make_pod(
             _pod_condition("ContainersReady", ready, at, None if all_ready else "ContainersNotReady"),
             _pod_condition("PodScheduled", "True", at),
         ]
-        status.update(containerStatuses=statuses, hostIP=_ip(node or ""), podIP=_ip(f"{namespace}/{name}", "10.52"), startTime=rfc3339(at))
-        status["podIPs"] = [{"ip": status["podIP"]}]
-        status["hostIPs"] = [{"ip": status["hostIP"]}]
+        status.update(containerStatuses=statuses, startTime=rfc3339(at))
+        # Without them, the store fills both from the node, as its kubelet reports them.
+        if host_ip:
+            status["hostIP"] = host_ip
+            status["hostIPs"] = [{"ip": host_ip}]
+        if pod_ip:
+            status["podIP"] = pod_ip
+            status["podIPs"] = [{"ip": pod_ip}]
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
     if owner:
-        metadata["ownerReferences"] = [
-            {"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": _fake_uuid(f"{namespace}/{owner[1]}"), "controller": True, "blockOwnerDeletion": True}
-        ]
+        kind, owner_name = owner
+        if kind == "Node":
+            reference = {"apiVersion": "v1", "kind": "Node", "name": owner_name, "uid": node_uid(owner_name), "controller": True}
+        else:
+            reference = {"apiVersion": "apps/v1", "kind": kind, "name": owner_name, "uid": _fake_uuid(f"{namespace}/{owner_name}"),
+                         "controller": True, "blockOwnerDeletion": True}
+        metadata["ownerReferences"] = [reference]
     if created is not None:
         metadata["creationTimestamp"] = rfc3339(created)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": status}
@@ -397,3 +506,20 @@ def make_lease(namespace: str, name: str, *, holder: str | None = None, duration
         spec["acquireTime"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         spec["renewTime"] = spec["acquireTime"]
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def node_lease(node: dict[str, Any], *, renewed: datetime) -> dict[str, Any]:
+    """The Lease a node's kubelet holds in kube-node-lease and renews every 10 seconds."""
+    name = node["metadata"]["name"]
+    uid = node["metadata"].get("uid") or node_uid(name)
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {
+            "name": name,
+            "namespace": "kube-node-lease",
+            "creationTimestamp": rfc3339(renewed),
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": uid}],
+        },
+        "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": renewed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+    }

@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 
 from sim.clock import SimClock, rfc3339
-from sim.kube import status
+from sim.kube import pulse, status
+from sim.kube.builders import fill_pod_addresses
 from sim.kube.resources import RESOURCES, Resource, resource
 from sim.kube.selectors import FieldTerm, Requirement, field_values, fields_match, labels_match
 
@@ -52,8 +53,9 @@ class View:
 
 @dataclass(slots=True)
 class _Entry:
-    raw: bytes  # the object's JSON, exactly as GET and list answer it
+    raw: bytes  # the object's JSON as a list item: without apiVersion and kind, as the real server lists it
     view: View
+    pulse: pulse.Pulse | None = None  # a live kubelet's heartbeat or lease renewal, computed on read
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,11 @@ class Change:
     raw: bytes
     view: View
     old: View | None = None  # the previous version, to turn selector exits into DELETED
+    pulse: pulse.Pulse | None = None
 
 
 Listener = Callable[["Change | str"], None]  # a Change, "tick" on clock moves, "expired" on bulk reloads
+Reactor = Callable[[str, "dict[str, Any] | None", "dict[str, Any]"], None]  # (resource, before, after) after a write
 
 
 @dataclass
@@ -79,6 +83,7 @@ class _Kind:
     entries: dict[Key, _Entry] = field(default_factory=dict)
     keys: list[Key] = field(default_factory=list)  # sorted, as etcd returns keys
     indexes: dict[str, dict[str, set[Key]]] = field(default_factory=dict)
+    type_head: bytes = b""
 
     def unindex(self, view: View) -> None:
         for name in self._indexed():
@@ -92,6 +97,10 @@ class _Kind:
 
     def _indexed(self) -> tuple[str, ...]:
         return INDEXED_POD_FIELDS if self.res.plural == "pods" else ()
+
+    def __post_init__(self) -> None:
+        # How every stored object starts: its apiVersion and kind (``_prepare`` puts them first).
+        self.type_head = orjson.dumps({"apiVersion": self.res.api_version, "kind": self.res.kind})[:-1] + b","
 
 
 @dataclass
@@ -114,7 +123,9 @@ class KubeStore:
         self.clock = clock
         self.lock = threading.RLock()
         self.forbidden: set[str] = set()  # resources (e.g. "nodes", "pods/log") that answer 403
-        self.server_version = "v1.30.5-gke.1014001"  # what /version reports
+        self._server_version = "v1.30.5-gke.1014001"
+        self._version_source: Callable[[], str | None] | None = None
+        self._reactors: list[Reactor] = []
         self._rv = 1000
         self._kinds: dict[str, _Kind] = {plural: _Kind(res) for plural, res in RESOURCES.items()}
         self._history: deque[Change] = deque(maxlen=HISTORY_SIZE)
@@ -128,6 +139,30 @@ class KubeStore:
     # --- writing --------------------------------------------------------------
 
     @property
+    def server_version(self) -> str:
+        """What /version reports: the bound source's answer (the GKE cluster's master version) when there is one."""
+        source = self._version_source
+        if source is not None:
+            found = source()
+            if found:
+                return found
+        return self._server_version
+
+    @server_version.setter
+    def server_version(self, value: str) -> None:
+        self._server_version = value
+        self._version_source = None
+
+    def on_write(self, reactor: Reactor) -> None:
+        """Call ``reactor(resource, before, after)`` after each upsert (not bulk loads), under the store's lock."""
+        with self.lock:
+            self._reactors.append(reactor)
+
+    def bind_version(self, source: Callable[[], str | None]) -> None:
+        """Read the control plane's version from ``source`` (a scenario binds GKE's cluster record)."""
+        self._version_source = source
+
+    @property
     def resource_version(self) -> int:
         with self.lock:
             return self._rv
@@ -139,6 +174,8 @@ class KubeStore:
             self._ensure_namespace(self._namespace_of(kind, obj))
             self._rv += 1
             prepared, key = self._prepare(kind, obj, self._rv)
+            if resource_name == "pods":
+                self._kubelet_addresses(prepared, {})
             old = kind.entries.get(key)
             if old is not None:
                 old_meta = orjson.loads(old.raw)["metadata"]
@@ -153,8 +190,13 @@ class KubeStore:
                 kind.unindex(old.view)
             kind.entries[key] = entry
             kind.index(entry.view)
-            self._record(Change("MODIFIED" if old else "ADDED", resource_name, self._rv, entry.raw, entry.view, old.view if old else None))
-            return orjson.loads(entry.raw)
+            full = self._full(kind, entry.raw)
+            self._record(Change("MODIFIED" if old else "ADDED", resource_name, self._rv, full, entry.view, old.view if old else None, entry.pulse))
+            if self._reactors:
+                before = orjson.loads(self._full(kind, self._current(old.raw, old.pulse))) if old is not None else None
+                for reactor in list(self._reactors):
+                    reactor(resource_name, before, orjson.loads(full))
+            return orjson.loads(full)
 
     def create(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
         """POST semantics: 409 AlreadyExists when the name is taken."""
@@ -196,7 +238,7 @@ class KubeStore:
             self._rv += 1
             gone = orjson.loads(entry.raw)
             gone["metadata"]["resourceVersion"] = str(self._rv)
-            self._record(Change("DELETED", resource_name, self._rv, orjson.dumps(gone), entry.view, entry.view))
+            self._record(Change("DELETED", resource_name, self._rv, self._full(kind, orjson.dumps(gone)), entry.view, entry.view))
 
     def bulk_load(self, resource_name: str, objs: Iterable[dict[str, Any]]) -> None:
         """Load many objects at one resourceVersion without per-object watch events.
@@ -210,8 +252,11 @@ class KubeStore:
             rv = self._rv
             namespaces: set[str] = set()
             fresh: list[Key] = []
+            nodes: dict[str, tuple[dict[str, Any] | None, set[str]]] = {}
             for obj in objs:
                 prepared, key = self._prepare(kind, obj, rv)
+                if resource_name == "pods":
+                    self._kubelet_addresses(prepared, nodes)
                 self._fill_identity(prepared, key)
                 old = kind.entries.get(key)
                 if old is not None:
@@ -251,13 +296,13 @@ class KubeStore:
         with self.lock:
             kind = self._kind(resource_name)
             entry = kind.entries.get(((namespace or "") if kind.res.namespaced else "", name))
-            return entry.raw if entry else None
+            return self._full(kind, self._current(entry.raw, entry.pulse)) if entry else None
 
     def items(self, resource_name: str) -> list[dict[str, Any]]:
         """Copies of every object of a resource, in key order."""
         with self.lock:
             kind = self._kind(resource_name)
-            raws = [kind.entries[key].raw for key in kind.keys]
+            raws = [self._full(kind, self._current(entry.raw, entry.pulse)) for entry in (kind.entries[key] for key in kind.keys)]
         return [orjson.loads(raw) for raw in raws]
 
     def count(self, resource_name: str) -> int:
@@ -305,11 +350,30 @@ class KubeStore:
                     more = True  # one match beyond the page: there is a next page
                     index -= 1
                     break
-                items.append(entry.raw)
+                items.append(entry.raw if entry.pulse is None else self._current(entry.raw, entry.pulse))
                 last = entry.view.key
             token = _encode_continue(self._rv, last) if more and last else None
             remaining = (len(candidates) - index) if more and not filtered else None
             return Page(self._rv, items, token, remaining)
+
+    def present(self, change: Change) -> bytes:
+        """A watch event's object as a reader sees it now (heartbeats and renewals up to date)."""
+        with self.lock:
+            return self._current(change.raw, change.pulse)
+
+    def _current(self, raw: bytes, beat: pulse.Pulse | None) -> bytes:
+        if beat is None:
+            return raw
+        if beat.follows is not None:  # a node's lease is renewed only while its kubelet reports
+            node = self._kinds["nodes"].entries.get(("", beat.follows))
+            if node is None or node.pulse is None:
+                return raw
+        return beat.apply(raw, self.clock.now())
+
+    @staticmethod
+    def _full(kind: _Kind, item: bytes) -> bytes:
+        """An object as GET and watch events send it: a stored list item with its apiVersion and kind."""
+        return kind.type_head + item[1:]
 
     # --- watching -------------------------------------------------------------
 
@@ -322,7 +386,7 @@ class KubeStore:
         with self.lock:
             kind = self._kind(resource_name)
             if since is None:
-                replay = [Change("ADDED", resource_name, self._rv, e.raw, e.view) for e in (kind.entries[k] for k in kind.keys)]
+                replay = [Change("ADDED", resource_name, self._rv, self._full(kind, e.raw), e.view, pulse=e.pulse) for e in (kind.entries[k] for k in kind.keys)]
             else:
                 if since < self._compacted_rv:
                     raise status.expired(f"too old resource version: {since} ({self._compacted_rv})")
@@ -364,7 +428,31 @@ class KubeStore:
         else:
             meta.pop("namespace", None)
         meta["resourceVersion"] = str(rv)
+        if kind.res.plural == "namespaces":
+            _namespace_defaults(prepared)
         return prepared, (namespace, meta["name"])
+
+    def _kubelet_addresses(self, pod: dict[str, Any], nodes: dict[str, tuple[dict[str, Any] | None, set[str]]]) -> None:
+        """A running pod's hostIP and podIP come from its node, as its kubelet reports them.
+
+        ``nodes`` caches, per node name, the node and the pod IPs already
+        handed out on it, so a bulk load parses each node once.
+        """
+        status = pod.get("status")
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name or not isinstance(status, dict) or ("hostIP" in status and "podIP" in status):
+            return
+        if node_name not in nodes:
+            entry = self._kinds["nodes"].entries.get(("", node_name))
+            pods = self._kinds["pods"]
+            taken = {
+                ip for key in pods.indexes.get("spec.nodeName", {}).get(node_name, ())
+                if (ip := orjson.loads(pods.entries[key].raw).get("status", {}).get("podIP"))
+            }
+            nodes[node_name] = (orjson.loads(entry.raw) if entry else None, taken)
+        node, taken = nodes[node_name]
+        pod["status"] = dict(status)
+        fill_pod_addresses(pod, node, taken)
 
     def _fill_identity(self, obj: dict[str, Any], key: Key) -> None:
         meta = obj["metadata"]
@@ -381,14 +469,17 @@ class KubeStore:
         values.pop("metadata.name", None)  # both are in the key; keep entries small
         values.pop("metadata.namespace", None)
         values["metadata.name"], values["metadata.namespace"] = key[1], key[0]
-        return _Entry(orjson.dumps(prepared), View(key, labels, values))
+        full = orjson.dumps(prepared)
+        if not full.startswith(kind.type_head):
+            raise ValueError(f"a stored {kind.res.kind} must start with its apiVersion and kind")
+        item = b"{" + full[len(kind.type_head):]
+        return _Entry(item, View(key, labels, values), pulse.for_object(kind.res.plural, prepared))
 
     def _ensure_namespace(self, namespace: str) -> None:
         """Namespaced objects bring their namespace along, so `get ns` stays truthful."""
         if not namespace or ("", namespace) in self._kinds["namespaces"].entries:
             return
-        self.upsert("namespaces", {"metadata": {"name": namespace, "labels": {"kubernetes.io/metadata.name": namespace}},
-                                   "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+        self.upsert("namespaces", {"metadata": {"name": namespace}})
 
     def _record(self, change: Change) -> None:
         if len(self._history) == self._history.maxlen:
@@ -418,6 +509,18 @@ class KubeStore:
             high = bisect.bisect_left(kind.keys, (namespace + "\x00", ""))
             return kind.keys[low:high]
         return kind.keys
+
+
+def _namespace_defaults(namespace: dict[str, Any]) -> None:
+    """What the API server fills in on every namespace: its name label, the kubernetes finalizer, phase Active."""
+    meta = namespace["metadata"]
+    meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": meta["name"]}
+    spec = dict(namespace.get("spec") or {})
+    spec.setdefault("finalizers", ["kubernetes"])
+    namespace["spec"] = spec
+    status_ = dict(namespace.get("status") or {})
+    status_.setdefault("phase", "Active")
+    namespace["status"] = status_
 
 
 def _encode_continue(rv: int, last: Key) -> str:

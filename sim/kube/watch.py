@@ -30,15 +30,19 @@ def event_line(kind: str, raw_object: bytes) -> bytes:
     return b'{"type":"' + kind.encode() + b'","object":' + raw_object + b"}\n"
 
 
-def translate(change: Change, matches: Matcher) -> tuple[str, bytes] | None:
+def translate(change: Change, matches: Matcher, present: Callable[[Change], bytes] | None = None) -> tuple[str, bytes] | None:
     """The event this watcher sees for a change, or None when it concerns other objects."""
     now = matches(change.view)
-    if change.type == "DELETED":
-        return ("DELETED", change.raw) if now or (change.old is not None and matches(change.old)) else None
     before = change.old is not None and matches(change.old)
-    if change.type == "MODIFIED" and before:
-        return ("MODIFIED", change.raw) if now else ("DELETED", change.raw)
-    return ("ADDED", change.raw) if now else None
+    if change.type == "DELETED":
+        kind = "DELETED" if now or before else None
+    elif change.type == "MODIFIED" and before:
+        kind = "MODIFIED" if now else "DELETED"
+    else:
+        kind = "ADDED" if now else None
+    if kind is None:
+        return None
+    return kind, present(change) if present is not None else change.raw
 
 
 def bookmark(res: Resource, rv: int, *, initial_end: bool = False) -> bytes:
@@ -84,7 +88,7 @@ async def serve_watch(
     real_deadline = time.monotonic() + timeout_seconds if timeout_seconds else None
     try:
         await response.prepare(request)
-        chunk = [line for line in (translate(change, matches) for change in replay) if line]
+        chunk = [line for line in (translate(change, matches, store.present) for change in replay) if line]
         if chunk:
             await response.write(b"".join(event_line(kind, raw) for kind, raw in chunk))
         if bookmarks and send_initial_end:
@@ -108,7 +112,7 @@ async def serve_watch(
                     await response.write(bookmark(res, store.resource_version))
                 continue
             assert isinstance(message, Change)
-            line = translate(message, matches)
+            line = translate(message, matches, store.present)
             if line:
                 await response.write(event_line(*line))
         await response.write_eof()
