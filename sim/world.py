@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sim.clock import SimClock
 from sim.google.state import GoogleState
-from sim.kube import controllers
+from sim.kube import apps, controllers
 from sim.kube.store import KubeStore
 from sim.slack.workspace import SlackWorkspace
 
@@ -24,6 +24,7 @@ class Faults:
 
     kube_down: bool = False  # every Kubernetes API request answers 503
     kube_delay_seconds: float = 0.0  # real delay before each Kubernetes answer (timeout tests)
+    metrics_api_missing: bool = False  # metrics-server not installed: no metrics.k8s.io in discovery, its URLs 404
     gke_errors: list[int] = field(default_factory=list)  # HTTP codes for the next GKE requests
     compute_errors: list[int] = field(default_factory=list)
     logging_errors: list[int] = field(default_factory=list)
@@ -65,5 +66,6 @@ class World:
         self.faults = Faults()
         self.kube = KubeStore(self.clock)
         controllers.install(self.kube)
+        apps.install(self.kube)
         self.google = GoogleState(self.clock, project=project)
         self.slack = SlackWorkspace(self.clock)

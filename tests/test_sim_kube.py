@@ -394,7 +394,21 @@ def test_discovery_documents(server: SimServer) -> None:
     assert core_resources["pods"]["shortNames"] == ["po"] and "watch" in core_resources["pods"]["verbs"]
     assert core_resources["pods/log"]["verbs"] == ["get"]
     groups = {g["name"]: g["preferredVersion"]["groupVersion"] for g in get_json(base + "/apis")["groups"]}
-    assert groups == {"coordination.k8s.io": "coordination.k8s.io/v1", "policy": "policy/v1"}
+    assert groups == {
+        "apps": "apps/v1",
+        "coordination.k8s.io": "coordination.k8s.io/v1",
+        "metrics.k8s.io": "metrics.k8s.io/v1beta1",
+        "policy": "policy/v1",
+    }
+    apps = {r["name"]: r for r in get_json(base + "/apis/apps/v1")["resources"]}
+    assert {name: r["kind"] for name, r in apps.items() if "/" not in name} == {
+        "deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet"
+    }
+    assert apps["deployments"]["shortNames"] == ["deploy"] and apps["deployments"]["categories"] == ["all"]
+    metrics = {r["name"]: r for r in get_json(base + "/apis/metrics.k8s.io/v1beta1")["resources"]}
+    assert {name: (r["kind"], r["verbs"]) for name, r in metrics.items()} == {
+        "nodes": ("NodeMetrics", ["get", "list"]), "pods": ("PodMetrics", ["get", "list"])
+    }
     assert get_json(base + "/apis/policy/v1")["resources"][0]["kind"] == "PodDisruptionBudget"
     with pytest.raises(urllib.error.HTTPError) as missing:
         get_json(base + "/openapi/v2")

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sim.kube import discovery, logs, status, tables
+from sim.kube import discovery, logs, metrics, status, tables
 from sim.kube.resources import RESOURCES, Resource
 from sim.kube.selectors import parse_field_selector, parse_label_selector
 from sim.kube.status import KubeError
@@ -115,6 +115,8 @@ def _check_access(request: web.Request, res: Resource, verb: str, namespace: str
 
 
 async def handle_resource(request: web.Request) -> web.StreamResponse:
+    if request.path.startswith(f"/apis/{metrics.GROUP}/") or request.path.rstrip("/") == f"/apis/{metrics.GROUP}":
+        return metrics_resource(request)
     parsed = parse_target(request.path)
     if isinstance(parsed, tuple):
         return discovery_document(*parsed)
@@ -138,6 +140,22 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
     if target.subresource is not None:
         raise _not_found_path()
     raise KubeError(405, "the server does not allow this method on the requested resource", reason="MethodNotAllowed")
+
+
+def metrics_resource(request: web.Request) -> web.Response:
+    """metrics.k8s.io, which the aggregator hands to metrics-server: computed on each read, never stored."""
+    world = request.app[WORLD]
+    if world.faults.metrics_api_missing:
+        raise _not_found_path()
+    if request.method != "GET":
+        raise KubeError(405, "the server does not allow this method on the requested resource", reason="MethodNotAllowed")
+    target = metrics.route(request.path)
+    if target == "group":
+        return json_response({"kind": "APIGroup", "apiVersion": "v1", **metrics.group()})
+    if target == "resources":
+        return json_response(metrics.resource_list())
+    plural, namespace, name = target
+    return json_response(metrics.answer(world.kube, plural, namespace, name, dict(request.query)))
 
 
 def discovery_document(kind: str, name: str | None) -> web.Response:
@@ -306,7 +324,10 @@ async def api_root(request: web.Request) -> web.Response:
 
 
 async def apis_root(request: web.Request) -> web.Response:
-    return json_response(discovery.api_group_list())
+    groups = discovery.api_group_list()
+    if not request.app[WORLD].faults.metrics_api_missing:
+        groups["groups"].append(metrics.group())
+    return json_response(groups)
 
 
 async def unknown(request: web.Request) -> web.Response:

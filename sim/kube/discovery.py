@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.kube.resources import RESOURCES, SUBRESOURCES, Resource, groups
+from sim.kube.resources import CATEGORY_ALL, RESOURCES, SUBRESOURCES, Resource, groups
 
 
 def version_info(git_version: str) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def _resource_entry(res: Resource) -> dict[str, Any]:
     }
     if res.short_names:
         entry["shortNames"] = list(res.short_names)
-    if res.plural == "pods":
+    if res.plural in CATEGORY_ALL:
         entry["categories"] = ["all"]
     return entry
 

@@ -50,6 +50,9 @@ RESOURCES: dict[str, Resource] = {
         Resource("events", "Event", "", "v1", True, ("ev",), singular="event"),
         Resource("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", True, ("pdb",), singular="poddisruptionbudget"),
         Resource("leases", "Lease", "coordination.k8s.io", "v1", True, (), singular="lease"),
+        Resource("deployments", "Deployment", "apps", "v1", True, ("deploy",), singular="deployment"),
+        Resource("statefulsets", "StatefulSet", "apps", "v1", True, ("sts",), singular="statefulset"),
+        Resource("daemonsets", "DaemonSet", "apps", "v1", True, ("ds",), singular="daemonset"),
     )
 }
 
@@ -58,7 +61,13 @@ SUBRESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "pods/log": ("Pod", "pods", ("get",)),
     "pods/status": ("Pod", "pods", ("get",)),
     "nodes/status": ("Node", "nodes", ("get",)),
+    "deployments/status": ("Deployment", "deployments", ("get",)),
+    "statefulsets/status": ("StatefulSet", "statefulsets", ("get",)),
+    "daemonsets/status": ("DaemonSet", "daemonsets", ("get",)),
 }
+
+# Kinds `kubectl get all` lists (their discovery entry names the category "all").
+CATEGORY_ALL = ("pods", "deployments", "statefulsets", "daemonsets")
 
 
 def resource(plural: str) -> Resource:

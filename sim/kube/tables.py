@@ -258,6 +258,99 @@ def pdb_row(pdb: dict[str, Any], now: datetime) -> Row:
     ]
 
 
+# --- apps/v1 workloads ---------------------------------------------------------
+
+CONTAINERS: Column = ("Containers", "string", 1, "Names of each container in the template.")
+IMAGES: Column = ("Images", "string", 1, "Images referenced by each container in the template.")
+SELECTOR: Column = ("Selector", "string", 1, "Label selector of the pods this object manages.")
+
+
+def _template_cells(obj: dict[str, Any]) -> list[str]:
+    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    return [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)]
+
+
+def selector_text(selector: dict[str, Any] | None) -> str:
+    """A LabelSelector as kubectl prints it: matchLabels first, then expressions."""
+    selector = selector or {}
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        op, values = expr.get("operator"), ",".join(expr.get("values") or [])
+        terms.append({"In": f"{expr.get('key')} in ({values})", "NotIn": f"{expr.get('key')} notin ({values})",
+                      "Exists": str(expr.get("key")), "DoesNotExist": f"!{expr.get('key')}"}.get(str(op), ""))
+    return ",".join(t for t in terms if t) or "<none>"
+
+
+DEPLOYMENT_COLUMNS: list[Column] = [
+    NAME,
+    ("Ready", "string", 0, "Number of the pod with ready state"),
+    ("Up-to-date", "integer", 0, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+    ("Available", "integer", 0, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+]
+
+
+def deployment_row(obj: dict[str, Any], now: datetime) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        _meta(obj).get("name"),
+        f"{int(status.get('readyReplicas') or 0)}/{int(spec.get('replicas', 1))}",
+        int(status.get("updatedReplicas") or 0),
+        int(status.get("availableReplicas") or 0),
+        since(_meta(obj).get("creationTimestamp"), now),
+        *_template_cells(obj),
+        selector_text(spec.get("selector")),
+    ]
+
+
+STATEFULSET_COLUMNS: list[Column] = [NAME, ("Ready", "string", 0, "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES]
+
+
+def statefulset_row(obj: dict[str, Any], now: datetime) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        _meta(obj).get("name"),
+        f"{int(status.get('readyReplicas') or 0)}/{int(spec.get('replicas', 1))}",
+        since(_meta(obj).get("creationTimestamp"), now),
+        *_template_cells(obj),
+    ]
+
+
+DAEMONSET_COLUMNS: list[Column] = [
+    NAME,
+    ("Desired", "integer", 0, "The number of nodes that should be running the daemon pod."),
+    ("Current", "integer", 0, "The number of nodes running at least one daemon pod and are supposed to."),
+    ("Ready", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."),
+    ("Up-to-date", "integer", 0, "The total number of nodes that are running updated daemon pod."),
+    ("Available", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."),
+    ("Node Selector", "string", 0, "NodeSelector is a selector which must be true for the pod to fit on a node."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+]
+
+
+def daemonset_row(obj: dict[str, Any], now: datetime) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [
+        _meta(obj).get("name"),
+        int(status.get("desiredNumberScheduled") or 0),
+        int(status.get("currentNumberScheduled") or 0),
+        int(status.get("numberReady") or 0),
+        int(status.get("updatedNumberScheduled") or 0),
+        int(status.get("numberAvailable") or 0),
+        ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>",
+        since(_meta(obj).get("creationTimestamp"), now),
+        *_template_cells(obj),
+        selector_text(spec.get("selector")),
+    ]
+
+
 PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], Row]]] = {
     "nodes": (NODE_COLUMNS, node_row),
     "pods": (POD_COLUMNS, pod_row),
@@ -265,6 +358,9 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], Row
     "namespaces": (NAMESPACE_COLUMNS, namespace_row),
     "leases": (LEASE_COLUMNS, lease_row),
     "poddisruptionbudgets": (PDB_COLUMNS, pdb_row),
+    "deployments": (DEPLOYMENT_COLUMNS, deployment_row),
+    "statefulsets": (STATEFULSET_COLUMNS, statefulset_row),
+    "daemonsets": (DAEMONSET_COLUMNS, daemonset_row),
 }
 
 
