@@ -12,8 +12,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.alerts.snapshot import ClusterSnapshot
+from bot.analysis import unschedulable
 from bot.analysis.nodes import registration_by_zone
-from bot.analysis.pending import group_pending
+from bot.analysis.pending import group_pending, pending_reason
 from bot.model.findings import (
     AUTOSCALER_AT_MAX,
     PENDING_PODS,
@@ -23,6 +24,8 @@ from bot.model.findings import (
 from bot.model.gke import region_of
 from bot.model.kube import Pod
 from bot.settings import AlertConfig
+
+LISTED_GROUPS = 8  # scheduler reasons shown in one message; the rest are counted
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:
@@ -59,27 +62,40 @@ def pending_pods(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Findi
     groups = group_pending(overdue, list(snapshot.events))
     since = min(s for p in overdue if (s := unschedulable_since(p)) is not None)
     lines = []
-    for group in groups:
+    for group in groups[:LISTED_GROUPS]:
         line = f"{len(group.pods)} × {group.reason}"
         if group.autoscaler:
             line += f"\n    autoscaler: {group.autoscaler}"
         lines.append(line)
+    if len(groups) > LISTED_GROUPS:
+        lines.append(f"… and {len(groups) - LISTED_GROUPS} more reasons ({sum(len(g.pods) for g in groups[LISTED_GROUPS:])} pods)")
     count = len(overdue)
+    reasons = [g.reason for g in groups]
+    # The biggest group names the cause; the fix fits each cause (more room helps only a shortage of room).
+    title = f"{count} pod{'s' if count != 1 else ''} unschedulable{_for_more_than(timedelta(seconds=settings.pending_grace_seconds))}"
+    title += f": {unschedulable.summary(reasons[0])}"
     return [
         Finding(
             kind=PENDING_PODS,
             severity="warning",
             cluster=snapshot.cluster,
-            title=f"{count} pod{'s' if count != 1 else ''} unschedulable{_for_more_than(timedelta(seconds=settings.pending_grace_seconds))}",
+            title=title,
             detail="\n".join(lines),
+            fix=" ".join(unschedulable.fixes(reasons)),
             since=since,
             facts={
                 "count": count,
-                "reasons": [g.reason for g in groups],
+                "reasons": reasons,
                 "namespaces": sorted({p.namespace for p in overdue}),
+                "short_of_room": any(unschedulable.short_of_room(r) for r in reasons),
             },
         )
     ]
+
+
+def short_of_room(pods: list[Pod]) -> list[Pod]:
+    """The pods more nodes could place: the scheduler found too little room, not a mismatch no node can fix."""
+    return [p for p in pods if unschedulable.short_of_room(pending_reason(p)[0])]
 
 
 def unregistered_vms(snapshot: ClusterSnapshot, marks: dict[str, datetime], settings: AlertConfig) -> list[Finding]:
@@ -132,8 +148,11 @@ def unregistered_vms(snapshot: ClusterSnapshot, marks: dict[str, datetime], sett
 
 
 def autoscaler_at_max(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[Finding]:
-    if snapshot.gke is None or not overdue_pending(snapshot, settings):
+    """Pools at their autoscaling maximum while pods wait for room (pods no new node could take do not count)."""
+    waiting = short_of_room(overdue_pending(snapshot, settings))
+    if snapshot.gke is None or not waiting:
         return []
+    waiting_since = min((s for p in waiting if (s := unschedulable_since(p)) is not None), default=snapshot.taken_at)
     findings = []
     registrations = registration_by_zone(list(snapshot.nodes), list(snapshot.vms), list(snapshot.gke.node_pools))
     for pool in snapshot.gke.node_pools:
@@ -154,7 +173,7 @@ def autoscaler_at_max(snapshot: ClusterSnapshot, settings: AlertConfig) -> list[
                 detail=f"{size} VMs ({nodes} registered as nodes) of at most {limit}.",
                 fix="Raise the pool's maximum, or find out why its VMs do not become nodes.",
                 scope=pool.name,
-                since=snapshot.taken_at,
+                since=waiting_since,
                 facts={"size": size, "max": limit},
             )
         )
