@@ -1,9 +1,13 @@
 """Liveness, readiness and metrics over plain HTTP, for Kubernetes probes and Prometheus.
 
-Readiness is decided by those who know: the Slack transport says whether it
-is connected, the cluster probes say whether a cluster answered. Each
-registers a check here; ``/readyz`` is 200 only when every check passes and
-otherwise names what is not ready, so ``kubectl describe`` shows why.
+Readiness means "can serve Slack": the Slack link says whether the token was
+accepted and the connection is up, and ``/readyz`` is 200 only when every
+check passes, otherwise naming what is not ready, so ``kubectl describe``
+shows why. A cluster whose API does not answer does not make the bot unready:
+the bot is needed most exactly then, to say so. The clusters' state is shown
+by ``/healthz`` (as detail, always 200 while the process serves) and by the
+``cluster_up`` metric. Every path answers HEAD as it answers GET, without the
+body.
 """
 
 from __future__ import annotations
@@ -25,29 +29,26 @@ Check = Callable[[], CheckResult]
 
 
 class ClusterProbes:
-    """The last probe result per cluster; ready while at least one cluster answered.
+    """The last probe result per cluster, for ``/healthz`` and the ``cluster_up`` metric.
 
-    One cluster down (mid-upgrade on a zonal cluster, say) must not take the
-    bot out of service: it is needed most exactly then. Whoever probes the
-    clusters (the scheduled checks) calls ``record``.
+    Whoever probes the clusters calls ``record``; nothing here decides
+    readiness (see the module's docstring).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
         self._lock = threading.Lock()
         self._last: dict[str, bool] = {}
+        self._metrics = metrics or default_metrics
 
     def record(self, cluster: str, answered: bool) -> None:
         with self._lock:
             self._last[cluster] = answered
+        self._metrics.set_cluster_up(cluster, answered)
 
-    def __call__(self) -> CheckResult:
+    def detail(self) -> dict[str, str]:
         with self._lock:
             last = dict(self._last)
-        if not last:
-            return "no cluster probed yet"
-        if any(last.values()):
-            return True
-        return "no cluster answered its last probe: " + ", ".join(sorted(last))
+        return {name: "answering" if up else "not answering" for name, up in sorted(last.items())}
 
 
 class Health:
@@ -57,6 +58,7 @@ class Health:
         self.metrics = metrics or default_metrics
         self._required = list(required)
         self._checks: dict[str, Check] = {}
+        self._details: dict[str, Callable[[], object]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -64,6 +66,22 @@ class Health:
     def add_check(self, name: str, check: Check) -> None:
         with self._lock:
             self._checks[name] = check
+
+    def add_detail(self, name: str, detail: Callable[[], object]) -> None:
+        """Something ``/healthz`` shows (JSON-serialisable) without it deciding anything."""
+        with self._lock:
+            self._details[name] = detail
+
+    def details(self) -> dict[str, object]:
+        with self._lock:
+            details = dict(self._details)
+        shown: dict[str, object] = {}
+        for name, detail in details.items():
+            try:
+                shown[name] = detail()
+            except Exception as exc:  # a broken detail must not break liveness
+                shown[name] = f"unavailable: {type(exc).__name__}"
+        return shown
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """Whether the bot is ready, and each check's state ("ok" or why not)."""
@@ -111,24 +129,33 @@ def _handler_for(health: Health) -> type[BaseHTTPRequestHandler]:
         server_version = "k8s-chatops-health"
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            self._answer(with_body=True)
+
+        def do_HEAD(self) -> None:  # noqa: N802 (the stdlib's name)
+            self._answer(with_body=False)
+
+        def _answer(self, *, with_body: bool) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
-                self._send(200, "application/json", b'{"status": "ok"}')
+                ready, states = health.readiness()
+                body = json.dumps({"status": "ok", "ready": ready, "checks": states, **health.details()}).encode()
+                self._send(200, "application/json", body, with_body)
             elif path == "/readyz":
                 ready, states = health.readiness()
                 body = json.dumps({"ready": ready, "checks": states}).encode()
-                self._send(200 if ready else 503, "application/json", body)
+                self._send(200 if ready else 503, "application/json", body, with_body)
             elif path == "/metrics":
-                self._send(200, health.metrics.content_type, health.metrics.exposition())
+                self._send(200, health.metrics.content_type, health.metrics.exposition(), with_body)
             else:
-                self._send(404, "application/json", b'{"error": "not found"}')
+                self._send(404, "application/json", b'{"error": "not found"}', with_body)
 
-        def _send(self, status: int, content_type: str, body: bytes) -> None:
+        def _send(self, status: int, content_type: str, body: bytes, with_body: bool) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if with_body:
+                self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             log.debug("health: " + format, *args)

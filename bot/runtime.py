@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # imported where they run, so `ask` and `check --once` start 
     from slack_bolt import App
 
     from bot.alerts.scheduler import AlertService, Leadership
-    from bot.slack.transports import SlackTransport
+    from bot.slack.transports import SlackLink, SlackTransport
 
 log = logging.getLogger(__name__)
 
@@ -103,30 +104,52 @@ class Bot:
     answers: AnswerPool | None = None
     transport: SlackTransport | None = None
     health: Health | None = None
+    link: SlackLink | None = None
+    fatal: Exception | None = None  # why the bot cannot go on (Slack refused a token), once it is known
     _stopping: threading.Event = field(default_factory=threading.Event)
 
-    def start(self, *, schedule: bool = True) -> None:
-        """Connect to Slack; with ``schedule``, run the alert checks on their interval."""
-        from bot.slack.transports import transport_for
+    def start(self, *, schedule: bool = True, on_fatal: Callable[[Exception], None] | None = None) -> None:
+        """Connect to Slack in the background; with ``schedule``, run the alert checks once Slack took the token.
+
+        Readiness (``/readyz``) says meanwhile what the connection waits for. When
+        Slack refuses a token for good, ``fatal`` is set and ``on_fatal`` called.
+        """
+        from bot.slack.transports import SlackLink, link_client, transport_for
 
         try:
             transport = self.transport = transport_for(self.settings.slack, self.app)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        transport.start()
+
+        def failed(exc: Exception) -> None:
+            self.fatal = exc
+            if on_fatal is not None:
+                on_fatal(exc)
+
+        def authorized(identity: dict[str, Any]) -> None:
+            log.warning(
+                "k8s-chatops is running as %s in %s (%s mode, %d cluster(s))", identity.get("user", "?"),
+                identity.get("team", "?"), self.settings.slack.mode, len(self.clusters),
+            )
+            if schedule and self.alerts is not None and not self._stopping.is_set():
+                self.alerts.start()
+
+        self.link = SlackLink(
+            link_client(self.settings.slack), transport, mode=self.settings.slack.mode,
+            on_fatal=failed, on_authorized=authorized, metrics=self.metrics,
+        )
         if self.settings.health.enabled:
-            probes = ClusterProbes()
+            probes = ClusterProbes(self.metrics)
             self._prober = threading.Thread(target=self._probe_clusters, args=(probes,), name="cluster-probes", daemon=True)
             self._prober.start()
-            self.health = Health(metrics=self.metrics, required=("slack", "clusters"))
-            self.health.add_check("slack", lambda: transport.is_ready() or "not connected to Slack")
-            self.health.add_check("clusters", probes)
+            self.health = Health(metrics=self.metrics, required=("slack",))
+            self.health.add_check("slack", self.link.readiness)
+            self.health.add_detail("clusters", probes.detail)
             self.health.start(self.settings.health.host, self.settings.health.port)
-        if schedule and self.alerts is not None:
-            self.alerts.start()
+        self.link.start()
 
     def _probe_clusters(self, probes: ClusterProbes) -> None:
-        """Ask each cluster for its version now and then, so /readyz answers at once from the last result."""
+        """Ask each cluster for its version now and then, so /healthz and the metrics show the last result."""
         while not self._stopping.is_set():
             for handle in self.clusters:
                 try:
@@ -140,7 +163,9 @@ class Bot:
         self._stopping.set()
         if self.alerts is not None:
             self.alerts.stop()
-        if self.transport is not None:
+        if self.link is not None:
+            self.link.stop()  # and its transport
+        elif self.transport is not None:
             self.transport.stop()
         if self.answers is not None:
             self.answers.shutdown()
@@ -228,12 +253,13 @@ def run_forever(config: str | None) -> int:
     bot = build_bot(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    bot.start()
-    log.warning("k8s-chatops is running (%s mode, %d cluster(s))", settings.slack.mode, len(bot.clusters))
+    bot.start(on_fatal=lambda _: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
         bot.stop()
+    if bot.fatal is not None:
+        raise bot.fatal  # a ConfigError: the command prints its one line and exits 2
     return 0

@@ -270,6 +270,8 @@ def test_probes_ports_and_resources(directory: Path) -> None:
 
     assert target("livenessProbe") == ("/healthz", health_port)
     assert target("readinessProbe") == ("/readyz", health_port)
+    readiness = bot["readinessProbe"]
+    assert readiness["periodSeconds"] * readiness["failureThreshold"] <= 10, "a bot that lost Slack is unready within 10 s"
     if "startupProbe" in bot:
         assert target("startupProbe") == ("/healthz", health_port)
 

@@ -13,11 +13,7 @@ answer to the first parent, restarts it, and finds one parent per incident.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +28,7 @@ from sim.cli import build_world
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
+from tests.bot_process import BotProcess
 from tests.harness import wait_until
 from tests.test_e2e_alerts import Deployment
 
@@ -110,35 +107,6 @@ def _all_messages(world: World, channel: str) -> list[Any]:
 # -- a real process, killed while Slack holds back its answer ---------------------------------------
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
-
-
-class Process:
-    """`k8s-chatops run` in its own process, with its output in a file."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
-                stdout=out, stderr=subprocess.STDOUT, env=_env(),
-            )
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(30)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[World, Path, Path]]:
     world, cluster, location = build_world(scenario="zonal-shortfall", nodes=None, pods=None)
@@ -164,7 +132,7 @@ def test_a_bot_killed_before_it_learns_that_slack_took_the_parent_posts_it_once_
     world, config, state = served
     world.faults.slack_hold_after_accept[POST] = 1
     world.faults.slack_hold_seconds = 120
-    first = Process(config, tmp_path / "first.log")
+    first = BotProcess(config, tmp_path / "first.log")
     try:
         held = wait_until(
             lambda: [c for c in world.slack.calls_to(POST) if not c.answered], 60, "Slack accepting the first parent"
@@ -175,7 +143,7 @@ def test_a_bot_killed_before_it_learns_that_slack_took_the_parent_posts_it_once_
     [parent] = world.slack.messages("alerts")
     assert held[0].args.get("metadata"), "the post carried its key"
 
-    second = Process(config, tmp_path / "second.log")
+    second = BotProcess(config, tmp_path / "second.log")
     try:
         store = IncidentStore(f"sqlite:///{state / STORE_FILENAME}")
 
@@ -194,4 +162,4 @@ def test_a_bot_killed_before_it_learns_that_slack_took_the_parent_posts_it_once_
     posts = [c for c in world.slack.calls_to(POST) if c.ok]
     keys = [key_of({"metadata": c.response.get("message", {}).get("metadata")}) for c in posts]
     assert len(keys) == len(set(keys))
-    assert "Traceback" not in (tmp_path / "second.log").read_text()
+    assert "Traceback" not in second.output()

@@ -24,9 +24,18 @@ def get(port: int, path: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def head(port: int, path: str) -> tuple[int, bytes, dict[str, str]]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read(), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
 @pytest.fixture
 def health() -> Iterator[Health]:
-    health = Health(metrics=Metrics(), required=["slack", "clusters"])
+    health = Health(metrics=Metrics(), required=["slack"])
     health.start("127.0.0.1", 0)
     yield health
     health.stop()
@@ -39,19 +48,35 @@ def test_healthz_answers_while_the_process_runs(health: Health) -> None:
 def test_readyz_names_what_is_not_ready(health: Health) -> None:
     status, body = get(health.port, "/readyz")
     assert status == 503
-    assert json.loads(body)["checks"] == {"slack": "not checked yet", "clusters": "not checked yet"}
+    assert json.loads(body)["checks"] == {"slack": "not checked yet"}
+    health.add_check("slack", lambda: "checking the bot token (auth.test)")
+    assert json.loads(get(health.port, "/readyz")[1])["checks"] == {"slack": "checking the bot token (auth.test)"}
 
 
-def test_readyz_needs_slack_and_one_answering_cluster(health: Health) -> None:
-    probes = ClusterProbes()
+def test_a_cluster_that_does_not_answer_shows_in_healthz_and_metrics_but_the_bot_stays_ready(health: Health) -> None:
+    probes = ClusterProbes(health.metrics)
     health.add_check("slack", lambda: True)
-    health.add_check("clusters", probes)
+    health.add_detail("clusters", probes.detail)
     probes.record("prod", False)
-    status, body = get(health.port, "/readyz")
-    assert status == 503 and "no cluster answered its last probe: prod" in body
     probes.record("staging", True)
     status, body = get(health.port, "/readyz")
-    assert status == 200 and json.loads(body) == {"ready": True, "checks": {"slack": "ok", "clusters": "ok"}}
+    assert status == 200 and json.loads(body) == {"ready": True, "checks": {"slack": "ok"}}
+    status, body = get(health.port, "/healthz")
+    assert status == 200
+    assert json.loads(body)["clusters"] == {"prod": "not answering", "staging": "answering"}
+    _, metrics = get(health.port, "/metrics")
+    assert 'k8s_chatops_cluster_up{cluster="prod"} 0.0' in metrics
+    assert 'k8s_chatops_cluster_up{cluster="staging"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/nowhere"])
+def test_head_answers_like_get_without_a_body(health: Health, path: str) -> None:
+    health.add_check("slack", lambda: "not connected")
+    got_status, got_body = get(health.port, path)
+    status, body, headers = head(health.port, path)
+    assert status == got_status and body == b""
+    assert headers["Content-Type"] == ("application/json" if path != "/metrics" else health.metrics.content_type)
+    assert int(headers["Content-Length"]) > 0
 
 
 def test_a_check_that_raises_means_not_ready(health: Health) -> None:
@@ -88,3 +113,4 @@ def test_the_running_bot_is_ready_and_counts_its_commands() -> None:
         bot.socket.close()  # type: ignore[union-attr]
         status, body = get(bot.health.port, "/readyz")
         assert status == 503 and "Slack is not connected" in body
+        assert head(bot.health.port, "/readyz")[0] == 503

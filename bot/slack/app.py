@@ -70,7 +70,11 @@ def build_slack_app(
     metrics = metrics or default_metrics
     client = client or build_web_client(settings.slack, metrics=metrics)
     signing_secret = settings.slack.signing_secret.get_secret_value() if settings.slack.signing_secret else ""
-    app = App(client=client, signing_secret=signing_secret, process_before_response=False)
+    # No auth.test while the app is built: Slack may be having a bad minute, and the Slack link
+    # (bot.slack.transports) checks the token, retrying and reporting, before the bot is ready.
+    app = App(
+        client=client, signing_secret=signing_secret, process_before_response=False, token_verification_enabled=False
+    )
     if door.access.usergroup_lookup is None:
         door.access.usergroup_lookup = SlackUsergroups(client, metrics=metrics)
     listeners = Listeners(

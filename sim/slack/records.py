@@ -7,6 +7,7 @@ could observe (earlier versions of an edited message, reactions).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ class ApiCall:
     response: dict[str, Any]
     at: datetime
     answered: bool = True  # False: carried out, but the caller never got the answer (a dropped connection)
+    received: float = field(default_factory=time.monotonic)  # real time, to tell how long a client waited between calls
 
     @property
     def ok(self) -> bool:
