@@ -52,6 +52,30 @@ def zonal_master_upgrade(snapshot: ClusterSnapshot) -> Operation | None:
     return running[0] if running else None
 
 
+def state_of(op: Operation) -> str:
+    """RUNNING, DONE, FAILED (DONE with an error) or ROLLING BACK (GKE's ABORTING), as people say it."""
+    if op.status == "ABORTING":
+        return "ROLLING BACK"
+    if op.error and not op.running:
+        return "FAILED"
+    return op.status
+
+
+def what_gke_said(op: Operation) -> list[str]:
+    """GKE's error and its status message, each once (they are often the same sentence)."""
+    lines = []
+    if op.error:
+        lines.append(f"GKE's error: {op.error}")
+    if op.status_message and op.status_message.strip() != op.error.strip():
+        lines.append(f"GKE's status message: {op.status_message}")
+    return lines
+
+
+def _progress(percent: int | None) -> str | None:
+    """The percentage exactly as GKE reports it: the parent and the thread say the same number."""
+    return f"{percent}%" if percent is not None else None
+
+
 def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
     gke = snapshot.gke
     if gke is None:
@@ -61,14 +85,16 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
     if not ops:
         return []
     op = ops[0]  # newest first
-    status = "FAILED" if failed(op) else op.status
+    status = state_of(op)
     to = target_version(op)
+    target = to or "a new version"
     versions = f"{gke.master_version} → {to}" if to and to != gke.master_version else (to or gke.master_version)
     started = op.started or now
     took = duration((op.ended or now) - started)
     percent = progress_percent(op)
     lines = [f"Control-plane upgrade {versions}: {status.lower()}" + (f", {percent}%" if percent is not None else "")]
     lines.append(f"Started {started.strftime('%H:%M UTC')}, {'took' if op.ended else 'running for'} {took}.")
+    lines += what_gke_said(op)
     if op.running:
         if gke.regional:
             lines.append("The cluster is regional: the Kubernetes API stays available during the upgrade.")
@@ -79,15 +105,19 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
             )
             if not snapshot.reachable:
                 lines.append(f"The API answers: {snapshot.kube_error}")
-    if op.error:
-        lines.append(f"Error: {op.error}")
-    severity: Severity = "critical" if failed(op) else ("warning" if op.running and not gke.regional else "info")
+    broken = failed(op)
+    severity: Severity = "critical" if broken else ("warning" if op.running and not gke.regional else "info")
     title = {
-        "FAILED": f"Control-plane upgrade to {to or 'a new version'} failed",
-        "DONE": f"Control-plane upgrade to {to or 'a new version'} finished after {took}",
-    }.get(status, f"Control-plane upgrade to {to or 'a new version'} is {status.lower()}")
+        "FAILED": f"Control-plane upgrade to {target} failed",
+        "ROLLING BACK": f"Control-plane upgrade to {target} failed: GKE is rolling it back",
+        "DONE": f"Control-plane upgrade to {target} finished after {took}",
+    }.get(status, f"Control-plane upgrade to {target} is {status.lower()}")
     if op.running and not gke.regional:
         title += ": the Kubernetes API is down meanwhile (zonal cluster)"
+    if broken:
+        fix = _failed_upgrade_fix(op, gke.name, gke.master_version, to, rolling_back=status == "ROLLING BACK")
+    else:
+        fix = "" if gke.regional else regional_fix(gke)
     return [
         Finding(
             kind=MASTER_UPGRADE,
@@ -95,20 +125,39 @@ def master_upgrade(snapshot: ClusterSnapshot) -> list[Finding]:
             cluster=snapshot.cluster,
             title=title,
             detail="\n".join(lines),
-            fix="" if gke.regional else regional_fix(gke),
+            fix=fix,
             scope=op.name,
             since=started,
             facts={
                 "status": status,
                 "from": gke.master_version,
                 "to": to,
-                "progress": f"{percent // 25 * 25}%" if percent is not None else None,  # news in 25% steps
+                "progress": _progress(percent),
                 "api": "available" if snapshot.reachable else "unavailable",
                 "final": status == "DONE",  # a finished upgrade resolves its incident at once
+                "once": status == "FAILED",  # a failure stays until someone resolves it, and then stays resolved
                 "zonal": not gke.regional,
             },
         )
     ]
+
+
+def _failed_upgrade_fix(op: Operation, cluster: str, current: str, to: str, *, rolling_back: bool) -> str:
+    """What to do about an upgrade that failed: what GKE said, then try again once that is fixed."""
+    where = f"--location {op.location}" if op.location else ""
+    kept = f" (it keeps {current})" if current else ""
+    first = (
+        f"GKE is rolling the control plane back{kept}; wait for the rollback to end before anything else. "
+        if rolling_back
+        else f"The control plane stays on its version{kept}. "
+    )
+    again = f"--cluster-version {to} " if to else ""
+    return (
+        first
+        + f"Fix what GKE's error names (read the whole operation: `gcloud container operations describe {op.name} {where}`), "
+        + f"then start the upgrade again: `gcloud container clusters upgrade {cluster} --master {again}{where}`. "
+        + "If it fails the same way, open a case with Google Cloud support quoting the operation."
+    ).replace("  ", " ")
 
 
 def _visible(op: Operation, now: datetime) -> bool:
@@ -129,38 +178,53 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
         return []
     findings = []
     now = snapshot.taken_at
-    for op in snapshot.running_operations("UPGRADE_NODES"):
+    newest: dict[str, Operation] = {}
+    for op in snapshot.operations:  # newest first: one operation per pool, the latest
+        if op.type == "UPGRADE_NODES" and op.node_pool and _visible(op, now):
+            newest.setdefault(op.node_pool, op)
+    for op in newest.values():
         pool = next((p for p in gke.node_pools if p.name == op.node_pool), None)
         target = target_version(op) or (pool.version if pool else "")
         nodes = [n for n in snapshot.nodes if n.pool == op.node_pool]
         done = sum(1 for n in nodes if at_version(n, target))
-        in_flight = sorted(n.name for n in nodes if n.unschedulable or n.readiness != "Ready")
+        status = state_of(op)
         percent = progress_percent(op)
-        if percent is None and nodes:
+        if percent is None and nodes and op.running:
             percent = int(100 * done / len(nodes))
+        started = op.started or now
+        if not op.running:
+            findings.append(_finished_pool_upgrade(snapshot, op, status, target, percent, started))
+            continue
+        in_flight = sorted(n.name for n in nodes if n.unschedulable or n.readiness != "Ready")
         step_since = marks.get(f"progress:{op.name}:{done}", now)
-        stalled = now - step_since >= STALL_AFTER
+        stalled = status == "RUNNING" and now - step_since >= STALL_AFTER
         lines = [f"{done} of {len(nodes)} nodes at {target or 'the target version'}."]
+        if percent is not None:
+            lines[0] += f" GKE reports {percent}% done."
         if in_flight:
-            lines.append(f"Being replaced now (expected to be cordoned or NotReady): {', '.join(in_flight[:10])}")
+            shown = ", ".join(in_flight[:10]) + (f" and {len(in_flight) - 10} more" if len(in_flight) > 10 else "")
+            lines.append(f"Being replaced now (expected to be cordoned or NotReady): {shown}")
+        lines += what_gke_said(op)
         blockers = upgrade_blockers(snapshot, op.node_pool) if stalled else []
         if stalled:
             lines.append(f"No progress for {duration(now - step_since)}.")
             lines.extend(f"Blocker: {b}" for b in blockers)
+        rolling_back = status == "ROLLING BACK"
         findings.append(
             Finding(
                 kind=NODE_POOL_UPGRADE,
-                severity="warning" if stalled else "info",
+                severity="critical" if rolling_back else ("warning" if stalled else "info"),
                 cluster=snapshot.cluster,
                 title=f"Node pool {op.node_pool} upgrading to {target or 'a new version'}: {done}/{len(nodes)} nodes"
-                + (" (stalled)" if stalled else ""),
+                + (" (stalled)" if stalled else "")
+                + (": failed, GKE is rolling it back" if rolling_back else ""),
                 detail="\n".join(lines),
                 fix="Relax the blocking disruption budgets or move the bare pods." if blockers else "",
                 scope=op.node_pool,
-                since=op.started or now,
+                since=started,
                 facts={
-                    "status": "STALLED" if stalled else op.status,
-                    "progress": f"{percent // 25 * 25}%" if percent is not None else None,  # news in 25% steps
+                    "status": "STALLED" if stalled else status,
+                    "progress": _progress(percent),
                     "nodes_done": done,
                     "nodes": in_flight,
                     "blockers": blockers,
@@ -168,6 +232,34 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
             )
         )
     return findings
+
+
+def _finished_pool_upgrade(
+    snapshot: ClusterSnapshot, op: Operation, status: str, target: str, percent: int | None, started: datetime
+) -> Finding:
+    """An upgrade of a node pool that GKE ended: finished (the incident ends with it) or failed (it stays)."""
+    took = duration((op.ended or snapshot.taken_at) - started)
+    version = target or "a new version"
+    lines = [f"Node-pool upgrade to {version}: {status.lower()}" + (f", {percent}%" if percent is not None else "")]
+    lines.append(f"Started {started.strftime('%H:%M UTC')}, took {took}.")
+    lines += what_gke_said(op)
+    broken = status == "FAILED"
+    return Finding(
+        kind=NODE_POOL_UPGRADE,
+        severity="critical" if broken else "info",
+        cluster=snapshot.cluster,
+        title=f"Node pool {op.node_pool} upgrade to {version} " + (f"failed after {took}" if broken else f"finished after {took}"),
+        detail="\n".join(lines),
+        fix=(
+            f"Fix what GKE's error names (`gcloud container operations describe {op.name} --location {op.location}`), "
+            f"then upgrade the pool again: `gcloud container node-pools upgrade {op.node_pool} --cluster {snapshot.gke.name if snapshot.gke else snapshot.cluster} --location {op.location}`."
+            if broken
+            else ""
+        ),
+        scope=op.node_pool,
+        since=started,
+        facts={"status": status, "progress": _progress(percent), "final": not broken, "once": broken},
+    )
 
 
 def progress_subjects(snapshot: ClusterSnapshot) -> list[str]:

@@ -81,8 +81,9 @@ class Operation:
     started: datetime | None
     ended: datetime | None
     detail: str = ""
-    error: str = ""
+    error: str = ""  # the operation's error (google.rpc.Status) message, "" when none
     progress: dict[str, int] = field(default_factory=dict)  # metric name -> value
+    status_message: str = ""  # GKE's own sentence about how it went (often the error again)
 
     @property
     def running(self) -> bool:

@@ -78,6 +78,7 @@ def parse_operation(op: types.Operation) -> Operation:
         detail=op.detail or op.status_message,
         error=op.error.message if op.error else "",
         progress=progress_metrics(op.progress),
+        status_message=op.status_message,
     )
 
 
