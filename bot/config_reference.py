@@ -24,8 +24,11 @@ given by `--config` or `K8S_CHATOPS_CONFIG`. Every key has an environment
 variable: `K8S_CHATOPS_` followed by the path in capitals with `__` between
 levels (for example `K8S_CHATOPS_ALERTS__INTERVAL_SECONDS=30`). The Slack
 secrets also read the conventional `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`,
-`SLACK_SIGNING_SECRET` and `SLACK_API_URL`. Lists (`clusters`,
-`access.rules`) are easiest in the YAML file.
+`SLACK_SIGNING_SECRET` and `SLACK_API_URL`, below the `K8S_CHATOPS_SLACK__...`
+names and above the file. The environment wins key by key: a variable replaces
+that one key of the file's section and leaves the others, so a secret rotated
+in the environment wins over the old value a ConfigMap still holds. Lists
+(`clusters`, `access.rules`) are easiest in the YAML file.
 """
 
 

@@ -1,10 +1,13 @@
 """The bot's configuration: one typed object, loaded once and passed down.
 
 Sources, in order of precedence: keyword overrides (tests, the demo), the
-environment (``K8S_CHATOPS_...`` with ``__`` between nested names, plus the
+environment (``K8S_CHATOPS_...`` with ``__`` between nested names, then the
 conventional ``SLACK_BOT_TOKEN`` / ``SLACK_APP_TOKEN`` / ``SLACK_SIGNING_SECRET``
 / ``SLACK_API_URL``), then a YAML file (``--config`` or ``K8S_CHATOPS_CONFIG``).
-Nothing else in the code base reads the environment.
+A key the environment sets wins over the file's, nested keys one by one (the
+file's other ``slack:`` keys stay), so a secret rotated in the environment
+replaces the one a ConfigMap still holds. Nothing else in the code base reads
+the environment.
 """
 
 from __future__ import annotations
@@ -205,7 +208,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, ConventionalSlackEnv(settings_cls)]
         if settings_cls.model_config.get("yaml_file"):
             sources.append(YamlConfigSettingsSource(settings_cls))
         return tuple(sources)
@@ -224,6 +227,20 @@ _CONVENTIONAL_ENV = {
     "SLACK_SIGNING_SECRET": "signing_secret",
     "SLACK_API_URL": "api_url",
 }
+
+
+class ConventionalSlackEnv(PydanticBaseSettingsSource):
+    """``SLACK_BOT_TOKEN`` and the like, the names Slack's own tools read, as ``slack.*`` keys.
+
+    Below ``K8S_CHATOPS_SLACK__...`` and above the YAML file.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # the whole source is read at once, by __call__
+
+    def __call__(self) -> dict[str, Any]:
+        slack = {field: os.environ[var] for var, field in _CONVENTIONAL_ENV.items() if os.environ.get(var)}
+        return {"slack": slack} if slack else {}
 
 
 class ConfigError(Exception):
@@ -267,11 +284,4 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
-    slack_updates = {
-        field: SecretStr(os.environ[var]) if field != "api_url" else os.environ[var]
-        for var, field in _CONVENTIONAL_ENV.items()
-        if os.environ.get(var) and getattr(settings.slack, field) is None
-    }
-    if slack_updates:
-        settings.slack = settings.slack.model_copy(update=slack_updates)
     return settings
