@@ -120,3 +120,24 @@ def test_a_shortage_of_room_at_the_maximum_names_the_pool_and_raising_it():
 )
 def test_each_objection_of_the_scheduler_has_its_cause(message, kinds):
     assert [c.kind for c in unschedulable.causes(normalize_reason(message))] == kinds
+
+
+def test_pods_waiting_inside_the_grace_period_hold_the_incident_open_only_once_past_half_of_it():
+    from dataclasses import replace
+
+    from bot.alerts.checks import judge
+
+    base = snapshot(NO_ROOM)
+    [pod] = base.pending_pods
+    key = ("shop-prod", PENDING_PODS, "")
+
+    def waiting(seconds: int):
+        since = NOW - timedelta(seconds=seconds)
+        condition = replace(pod.conditions[0], last_transition=since)
+        return judge(replace(base, pending_pods=(replace(pod, created=since, conditions=(condition,)),)), {}, ALERTS)
+
+    assert key not in waiting(30).held, "a pod that has just been created does not keep an incident from resolving"
+    middle = waiting(200)
+    assert key in middle.held, "past half the grace period it is the same trouble, not yet worth telling"
+    assert PENDING_PODS not in by_kind(middle.findings)
+    assert PENDING_PODS in by_kind(waiting(400).findings)

@@ -81,14 +81,18 @@ def judge(snapshot: ClusterSnapshot, marks: Marks | None, settings: AlertConfig)
         findings += upgrades.master_upgrade(snapshot)
     if NODE_POOL_UPGRADE in kinds and snapshot.reachable:
         findings += upgrades.node_pool_upgrades(snapshot, known)
-    # Trouble already there but inside its grace period: what the checks would say with no grace at all.
-    now_settings = settings.model_copy(update={"pending_grace_seconds": 0, "unregistered_grace_seconds": 0})
+    # Trouble already there but inside its grace period: what the checks would say with half of it. (Pods
+    # and VMs come and go in seconds on a busy cluster; one just created must not hold an incident open.)
+    held_settings = settings.model_copy(update={
+        "pending_grace_seconds": settings.pending_grace_seconds // 2,
+        "unregistered_grace_seconds": settings.unregistered_grace_seconds // 2,
+    })
     if UNREGISTERED_VMS in kinds:
         findings += shortfall.unregistered_vms(snapshot, known, settings)
-        held |= {f.key for f in shortfall.unregistered_vms(snapshot, known, now_settings)}
+        held |= {f.key for f in shortfall.unregistered_vms(snapshot, known, held_settings)}
     if PENDING_PODS in kinds:
         findings += shortfall.pending_pods(snapshot, settings)
-        held |= {f.key for f in shortfall.pending_pods(snapshot, now_settings)}
+        held |= {f.key for f in shortfall.pending_pods(snapshot, held_settings)}
     if NODES_NOT_READY in kinds:
         verdict = nodes.judge_nodes(snapshot, known, settings)
         findings += verdict.findings
@@ -96,7 +100,7 @@ def judge(snapshot: ClusterSnapshot, marks: Marks | None, settings: AlertConfig)
         settling |= verdict.settling
     if AUTOSCALER_AT_MAX in kinds:
         findings += shortfall.autoscaler_at_max(snapshot, settings)
-        held |= {f.key for f in shortfall.autoscaler_at_max(snapshot, now_settings)}
+        held |= {f.key for f in shortfall.autoscaler_at_max(snapshot, held_settings)}
     return Judgement(findings, frozenset(held), frozenset(settling))
 
 

@@ -26,6 +26,7 @@ from bot.model.kube import Pod
 from bot.settings import AlertConfig
 
 LISTED_GROUPS = 8  # scheduler reasons shown in one message; the rest are counted
+LISTED_VMS = 10  # VM names shown per zone; the rest are counted
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:
@@ -119,7 +120,8 @@ def unregistered_vms(snapshot: ClusterSnapshot, marks: dict[str, datetime], sett
         lines = []
         for zone in zones:
             registered, total = next((r, t) for z, _, _, r, t in rows if z == zone)
-            names = ", ".join(n for z, n, *_ in rows if z == zone)
+            in_zone = [n for z, n, *_ in rows if z == zone]
+            names = ", ".join(in_zone[:LISTED_VMS]) + (f" and {len(in_zone) - LISTED_VMS} more" if len(in_zone) > LISTED_VMS else "")
             lines.append(f"{zone}: {registered} of {total} running VMs registered; never registered: {names}")
         # Commands rather than "the button below": the same text is printed by `check --once`.
         fix = (

@@ -208,7 +208,9 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
         blockers = upgrade_blockers(snapshot, op.node_pool) if stalled else []
         if stalled:
             lines.append(f"No progress for {duration(now - step_since)}.")
-            lines.extend(f"Blocker: {b}" for b in blockers)
+            lines.extend(f"Blocker: {b}" for b in blockers[:10])
+            if len(blockers) > 10:
+                lines.append(f"… and {len(blockers) - 10} more blockers")
         rolling_back = status == "ROLLING BACK"
         findings.append(
             Finding(
@@ -227,7 +229,7 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
                     "progress": _progress(percent),
                     "nodes_done": done,
                     "nodes": in_flight,
-                    "blockers": blockers,
+                    "blockers": blockers[:10],
                 },
             )
         )
@@ -289,7 +291,7 @@ def upgrade_blockers(snapshot: ClusterSnapshot, pool: str) -> list[str]:
         for p in pods
         if p.termination_grace_seconds > LONG_GRACE_SECONDS
     ]
-    return blockers[:10]
+    return blockers
 
 
 def nodes_in_upgrade(snapshot: ClusterSnapshot) -> list[Node]:
