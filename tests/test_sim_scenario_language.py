@@ -146,3 +146,10 @@ def test_an_aborted_operation_is_aborting_with_its_status_message_then_failed(tm
     world.clock.advance(60)
     [op] = world.google.operations()
     assert (op["status"], op["statusMessage"], op["error"]) == ("DONE", "Rolled back.", {"code": 9, "message": "health checks failed"})
+
+
+def test_a_literal_scheduler_message_is_what_the_pending_pods_say(tmp_path):
+    message = "0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints."
+    world, _ = load(tmp_path, timeline=[{"at": "1m", "do": "create_pods", "namespace": "shop", "name": "spread", "replicas": 2, "scheduler_message": message}])
+    world.clock.advance(60)
+    assert pod_message(world, "shop", "spread") == [message, message]
