@@ -66,7 +66,8 @@ def write_files(
     from sim.kube.kubeconfig import write_kubeconfig
 
     directory.mkdir(parents=True, exist_ok=True)
-    kubeconfig = write_kubeconfig(directory / "kubeconfig", endpoints.kube, context="sim", cluster=cluster)
+    # HTTPS, so kubectl pointed at this file sends the token (it sends none to a plain-HTTP server)
+    kubeconfig = write_kubeconfig(directory / "kubeconfig", endpoints.kube_tls or endpoints.kube, context="sim", cluster=cluster)
     config = bot_config(
         endpoints,
         world,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from sim.kube import tls
 from sim.world import World
 
 
@@ -60,6 +61,7 @@ class Endpoints:
     compute: str  # compute.googleapis.com stand-in
     logging: str  # logging.googleapis.com stand-in
     slack: str  # Slack Web API base URL, ending in /api/
+    kube_tls: str = ""  # the same Kubernetes API over HTTPS (sim.kube.tls): kubectl sends credentials only there
 
     @property
     def slack_root(self) -> str:
@@ -121,6 +123,7 @@ class SimServer:
                 compute=urls["compute"],
                 logging=urls["logging"],
                 slack=urls["slack"] + "/api/",
+                kube_tls=urls.get("kube_tls", ""),
             )
             started.set()
             self._loop.run_forever()
@@ -146,6 +149,10 @@ class SimServer:
             self._runners.append(runner)
             port = runner.addresses[0][1]
             urls[name] = f"http://{self.host}:{port}"
+            if name == "kube":  # and over TLS, on a port of its own
+                secure = web.TCPSite(runner, self.host, self._ports.get("kube_tls", 0), ssl_context=tls.server_context())
+                await secure.start()
+                urls["kube_tls"] = f"https://{self.host}:{runner.addresses[1][1]}"
         return urls
 
     async def _shutdown(self) -> None:

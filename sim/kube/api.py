@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sim.kube import discovery, logs, metrics, status, tables
-from sim.kube.resources import RESOURCES, Resource
+from sim.kube import auth, discovery, logs, metrics, status, tables
+from sim.kube import patch as patching
+from sim.kube.resources import RESOURCES, SUBRESOURCES, Resource
 from sim.kube.selectors import parse_field_selector, parse_label_selector
 from sim.kube.status import KubeError
 from sim.kube.store import View
@@ -82,16 +83,37 @@ def status_response(error: KubeError) -> web.Response:
 
 @web.middleware
 async def faults_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """World faults first, then any KubeError raised below becomes its Status."""
-    faults = request.app[WORLD].faults
+    """World faults first, then authentication, then any KubeError raised below becomes its Status."""
+    world = request.app[WORLD]
+    faults = world.faults
     if faults.kube_delay_seconds > 0:
         await asyncio.sleep(faults.kube_delay_seconds)
     if faults.kube_down:
         return status_response(KubeError(503, "the server is currently unable to handle the request", reason="ServiceUnavailable"))
     try:
+        user = auth.authenticate(request.headers.get("Authorization"), world.kube.tokens)  # 401 for a wrong token
+        if user == auth.ANONYMOUS and not world.kube.anonymous_allowed and not auth.public(request.path):
+            raise _anonymous_forbidden(request)
         return await handler(request)
     except KubeError as error:
         return status_response(error)
+
+
+def _anonymous_forbidden(request: web.Request) -> KubeError:
+    """RBAC's answer to an anonymous request: only the health and version paths are open to it."""
+    try:
+        target = parse_target(request.path)
+    except KubeError:
+        target = None
+    if isinstance(target, Target):
+        verb = _VERBS.get(request.method, request.method.lower())
+        if request.method == "GET":
+            verb = ("watch" if _flag(request, "watch") else "list") if target.name is None else "get"
+        return status.forbidden(target.res, verb, target.namespace, target.name, target.subresource, user=auth.ANONYMOUS)
+    return KubeError(403, f'forbidden: User "{auth.ANONYMOUS}" cannot {request.method.lower()} path "{request.path}"', details={})
+
+
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 def _int_param(request: web.Request, name: str) -> int | None:
@@ -131,15 +153,22 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
             return get_one(request, target)
         if method == "PUT":
             return await replace(request, target)
+        if method == "PATCH":
+            return await patch(request, target)
         if method == "DELETE":
-            return delete(request, target)
+            return await delete(request, target)
+    if target.subresource is not None and f"{target.res.plural}/{target.subresource}" not in SUBRESOURCES:
+        raise _not_found_path()
     if method == "GET" and target.res.plural == "pods" and target.subresource == "log":
         return pod_log(request, target)
     if target.subresource is not None and method == "GET" and target.subresource == "status":
         return get_one(request, target)
-    if target.subresource is not None:
-        raise _not_found_path()
-    raise KubeError(405, "the server does not allow this method on the requested resource", reason="MethodNotAllowed")
+    raise not_allowed()
+
+
+def not_allowed() -> KubeError:
+    """A verb this resource does not serve (discovery does not list it either)."""
+    return KubeError(405, "the server does not allow this method on the requested resource", reason="MethodNotAllowed", details={})
 
 
 def metrics_resource(request: web.Request) -> web.Response:
@@ -265,26 +294,65 @@ async def _body(request: web.Request, target: Target) -> dict[str, Any]:
     return body
 
 
+def _dry_run(request: web.Request) -> bool:
+    """``dryRun=All`` answers as the write would without storing anything; any other value is refused."""
+    values = request.query.getall("dryRun", [])
+    wrong = [v for v in values if v != "All"]
+    if wrong:
+        raise status.bad_request(f'dryRun: Unsupported value: ["{wrong[0]}"]: supported values: "All"')
+    return bool(values)
+
+
 async def create(request: web.Request, target: Target) -> web.Response:
     _check_access(request, target.res, "create", target.namespace)
+    dry_run = _dry_run(request)
     body = await _body(request, target)
-    return json_response(request.app[WORLD].kube.create(target.res.plural, body), 201)
+    return json_response(request.app[WORLD].kube.create(target.res.plural, body, dry_run=dry_run), 201)
 
 
 async def replace(request: web.Request, target: Target) -> web.Response:
     _check_access(request, target.res, "update", target.namespace, target.name)
+    dry_run = _dry_run(request)
     body = await _body(request, target)
-    return json_response(request.app[WORLD].kube.update(target.res.plural, body))
+    return json_response(request.app[WORLD].kube.update(target.res.plural, body, dry_run=dry_run))
 
 
-def delete(request: web.Request, target: Target) -> web.Response:
+async def patch(request: web.Request, target: Target) -> web.Response:
+    """JSON merge, strategic merge and JSON patches (``sim.kube.patch``); what kubectl label, cordon and patch send."""
+    _check_access(request, target.res, "patch", target.namespace, target.name)
+    dry_run = _dry_run(request)
+    content_type = request.content_type
+    if content_type not in patching.SUPPORTED:
+        raise patching.unsupported(content_type)
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as error:
+        raise status.bad_request(f"error decoding patch: {error}") from None
+    store = request.app[WORLD].kube
+    return json_response(store.patch(target.res.plural, target.namespace, target.name or "", content_type, body, dry_run=dry_run))
+
+
+async def delete(request: web.Request, target: Target) -> web.Response:
     store = request.app[WORLD].kube
     name = target.name or ""
     _check_access(request, target.res, "delete", target.namespace, name)
+    dry_run = _dry_run(request)
+    raw = await request.read()  # DeleteOptions: only dryRun is honoured (no grace period, no propagation)
+    if raw.strip():
+        try:
+            options = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise status.bad_request(f"the body of the request was in an unknown format: {error}") from None
+        wanted = options.get("dryRun") if isinstance(options, dict) else None
+        if wanted:
+            if wanted != ["All"]:
+                raise status.bad_request(f'dryRun: Unsupported value: {orjson.dumps(wanted).decode()}: supported values: "All"')
+            dry_run = True
     with store.lock:
         if store.get_raw(target.res.plural, target.namespace, name) is None:
             raise status.not_found(target.res, name)
-        store.delete(target.res.plural, target.namespace, name)
+        if not dry_run:
+            store.delete(target.res.plural, target.namespace, name)
     return json_response(status.success(target.res, name))
 
 

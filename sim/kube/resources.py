@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 READ_VERBS = ("get", "list", "watch")
-WRITE_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+WRITE_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")  # what api.py serves for every kind
 
 
 @dataclass(frozen=True)

@@ -89,12 +89,14 @@ def conflict(res: Resource, name: str) -> KubeError:
     )
 
 
-def forbidden(res: Resource, verb: str, namespace: str | None, name: str | None = None, subresource: str | None = None) -> KubeError:
+def forbidden(
+    res: Resource, verb: str, namespace: str | None, name: str | None = None, subresource: str | None = None, *, user: str = SERVICE_ACCOUNT
+) -> KubeError:
     target = f"{res.plural}/{subresource}" if subresource else res.plural
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
     subject = f'{res.qualified} "{name}"' if name else res.qualified
     message = (
-        f'{subject} is forbidden: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{target}" '
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{target}" '
         f'in API group "{res.group}" {scope}'
     )
     details: dict[str, Any] = {"group": res.group, "kind": res.plural}

@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 
 from sim.clock import SimClock, rfc3339
-from sim.kube import pulse, status
+from sim.kube import auth, pulse, status
+from sim.kube import patch as patching
 from sim.kube.builders import fill_pod_addresses
 from sim.kube.resources import RESOURCES, Resource, resource
 from sim.kube.selectors import FieldTerm, Requirement, field_values, fields_match, labels_match
@@ -123,6 +124,8 @@ class KubeStore:
         self.clock = clock
         self.lock = threading.RLock()
         self.forbidden: set[str] = set()  # resources (e.g. "nodes", "pods/log") that answer 403
+        self.tokens: dict[str, str] = dict(auth.DEFAULT_TOKENS)  # bearer token -> user; any other token is 401
+        self.anonymous_allowed = True  # False: a request without credentials is system:anonymous, 403 but for /version, /healthz
         self._server_version = "v1.30.5-gke.1014001"
         self._version_source: Callable[[], str | None] | None = None
         self._reactors: list[Reactor] = []
@@ -198,8 +201,8 @@ class KubeStore:
                     reactor(resource_name, before, orjson.loads(full))
             return orjson.loads(full)
 
-    def create(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """POST semantics: 409 AlreadyExists when the name is taken."""
+    def create(self, resource_name: str, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """POST semantics: 409 AlreadyExists when the name is taken; ``dry_run`` answers without storing."""
         with self.lock:
             kind = self._kind(resource_name)
             name = (obj.get("metadata") or {}).get("name", "")
@@ -209,10 +212,10 @@ class KubeStore:
                 raise status.already_exists(kind.res, name)
             body = dict(obj)
             body["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "uid", "creationTimestamp")}
-            return self.upsert(resource_name, body)
+            return self._preview(kind, body) if dry_run else self.upsert(resource_name, body)
 
-    def update(self, resource_name: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """PUT semantics: 404 when absent, 409 Conflict on a stale resourceVersion."""
+    def update(self, resource_name: str, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """PUT semantics: 404 when absent, 409 Conflict on a stale resourceVersion; ``dry_run`` stores nothing."""
         with self.lock:
             kind = self._kind(resource_name)
             meta = obj.get("metadata") or {}
@@ -223,7 +226,31 @@ class KubeStore:
             sent = meta.get("resourceVersion")
             if sent and sent != orjson.loads(current.raw)["metadata"]["resourceVersion"]:
                 raise status.conflict(kind.res, name)
-            return self.upsert(resource_name, obj)
+            return self._preview(kind, obj) if dry_run else self.upsert(resource_name, obj)
+
+    def patch(
+        self, resource_name: str, namespace: str | None, name: str, content_type: str, body: Any, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """PATCH semantics (``sim.kube.patch``): the current object, patched, then written as an update."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            key = ((namespace or "") if kind.res.namespaced else "", name)
+            entry = kind.entries.get(key)
+            if entry is None:
+                raise status.not_found(kind.res, name)
+            current = orjson.loads(self._full(kind, self._current(entry.raw, entry.pulse)))
+            patched = patching.apply(content_type, current, body)
+            meta = patched.get("metadata")
+            if not isinstance(meta, dict) or meta.get("name") != name or (kind.res.namespaced and meta.get("namespace") != key[0]):
+                raise status.KubeError(
+                    422, f'{kind.res.kind} "{name}" is invalid: metadata.name: Invalid value: "{(meta or {}).get("name")}": field is immutable',
+                    reason="Invalid",
+                )
+            if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
+                raise status.conflict(kind.res, name)
+            meta["uid"] = current["metadata"].get("uid")
+            meta["creationTimestamp"] = current["metadata"].get("creationTimestamp")
+            return self._preview(kind, patched) if dry_run else self.upsert(resource_name, patched)
 
     def delete(self, resource_name: str, namespace: str | None, name: str) -> None:
         """Remove an object at once (no grace period); a missing one is a no-op here."""
@@ -239,6 +266,27 @@ class KubeStore:
             gone = orjson.loads(entry.raw)
             gone["metadata"]["resourceVersion"] = str(self._rv)
             self._record(Change("DELETED", resource_name, self._rv, self._full(kind, orjson.dumps(gone)), entry.view, entry.view))
+
+    def _preview(self, kind: _Kind, obj: dict[str, Any]) -> dict[str, Any]:
+        """What a write of ``obj`` would store, stored nowhere (dryRun=All): no resourceVersion, event or reaction.
+
+        An update keeps the current resourceVersion; a create has none yet.
+        """
+        prepared, key = self._prepare(kind, obj, self._rv)
+        if kind.res.plural == "pods":
+            self._kubelet_addresses(prepared, {})
+        old = kind.entries.get(key)
+        meta = prepared["metadata"]
+        if old is not None:
+            old_meta = orjson.loads(old.raw)["metadata"]
+            meta.setdefault("uid", old_meta.get("uid"))
+            meta.setdefault("creationTimestamp", old_meta.get("creationTimestamp"))
+            meta["resourceVersion"] = old_meta["resourceVersion"]
+        else:
+            meta.pop("resourceVersion", None)
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
+        return orjson.loads(orjson.dumps(prepared))
 
     def bulk_load(self, resource_name: str, objs: Iterable[dict[str, Any]]) -> None:
         """Load many objects at one resourceVersion without per-object watch events.
