@@ -117,7 +117,7 @@ class Bot:
         from bot.slack.transports import SlackLink, link_client, transport_for
 
         try:
-            transport = self.transport = transport_for(self.settings.slack, self.app)
+            transport = self.transport = transport_for(self.settings.slack, self.app, self.metrics)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 

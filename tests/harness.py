@@ -172,7 +172,10 @@ class BotUnderTest:
             metrics=self.metrics,
         )
         if "http" in self._transport_names:
-            self.http = HttpTransport(self.app, host="127.0.0.1", port=0, path=self.settings.slack.http_path)
+            self.http = HttpTransport(
+                self.app, host="127.0.0.1", port=0, path=self.settings.slack.http_path,
+                signing_secret=self.world.slack.signing_secret, metrics=self.metrics,
+            )
             self.http.start()
         if "socket" in self._transport_names:
             self.socket = SocketModeTransport(self.app, self.world.slack.app_token)

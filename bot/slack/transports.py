@@ -30,6 +30,7 @@ from waitress.server import create_server
 from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
 from bot.settings import ConfigError, SlackConfig
+from bot.slack.gate import MAX_BODY_BYTES, SlackGate
 
 log = logging.getLogger(__name__)
 
@@ -108,15 +109,27 @@ class SocketModeTransport:
 class HttpTransport:
     """Slack's signed HTTP requests, served by waitress on a background thread.
 
-    Bolt checks every request's signature and timestamp; a bad or stale one is
-    answered 401 and never reaches a listener.
+    ``SlackGate`` (bot.slack.gate) stands before bolt: a malformed, unsigned,
+    stale, oversized or replayed request is answered there and never reaches
+    a listener; bolt checks the signature once more.
     """
 
-    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, path: str = "/slack/events") -> None:
+    def __init__(
+        self,
+        app: App,
+        host: str = "0.0.0.0",
+        port: int = 3000,
+        path: str = "/slack/events",
+        *,
+        signing_secret: str,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._app = app
         self._host = host
         self._requested_port = port
         self.path = path
+        self._signing_secret = signing_secret
+        self._metrics = metrics or default_metrics
         self._map: dict[int, object] = {}
         self._server: _WaitressServer | None = None
         self._thread: threading.Thread | None = None
@@ -134,14 +147,20 @@ class HttpTransport:
         return f"http://{host}:{self.port}{self.path}"
 
     def start(self) -> None:
-        handler = SlackRequestHandler(self._app, path=self.path)
+        gate = SlackGate(
+            SlackRequestHandler(self._app, path=self.path),
+            signing_secret=self._signing_secret,
+            path=self.path,
+            metrics=self._metrics,
+        )
         self._server = create_server(
-            handler,
+            gate,
             map=self._map,
             host=self._host,
             port=self._requested_port,
             threads=HTTP_WORKER_THREADS,
             ident="k8s-chatops",
+            max_request_body_size=MAX_BODY_BYTES,  # refused by its declared length, before it is read
         )
         self._thread = threading.Thread(target=self._server.run, name="slack-http", daemon=True)
         self._thread.start()
@@ -161,7 +180,7 @@ class HttpTransport:
         self._thread = None
 
 
-def transport_for(config: SlackConfig, app: App) -> SlackTransport:
+def transport_for(config: SlackConfig, app: App, metrics: Metrics | None = None) -> SlackTransport:
     """The transport ``slack.mode`` asks for, not yet started."""
     if config.mode == "socket":
         if config.app_token is None:
@@ -170,7 +189,10 @@ def transport_for(config: SlackConfig, app: App) -> SlackTransport:
         return SocketModeTransport(app, app_token, web_client=link_client(config, app_token))
     if config.signing_secret is None:
         raise ValueError("HTTP mode needs slack.signing_secret to verify Slack's requests")
-    return HttpTransport(app, config.http_host, config.http_port, config.http_path)
+    return HttpTransport(
+        app, config.http_host, config.http_port, config.http_path,
+        signing_secret=config.signing_secret.get_secret_value(), metrics=metrics,
+    )
 
 
 def link_client(config: SlackConfig, token: str | None = None) -> WebClient:
