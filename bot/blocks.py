@@ -32,9 +32,18 @@ from slack_sdk.models.blocks import (
 
 # -- escaping --------------------------------------------------------------------
 
+# Characters a reader cannot see or that rearrange what they see: C0 and C1 controls (a NUL, an escape
+# sequence; tab and newline are text), the bidirectional overrides and isolates, the line separators.
+_INVISIBLE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    if chr(code) not in "\n\t"
+}
+
+
 def escape(text: str) -> str:
-    """Slack's three control characters; everything else is literal in mrkdwn text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters, and what a reader could not see shown as its escape (a NUL as \\x00)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").translate(_INVISIBLE)
 
 
 def code(text: str) -> str:

@@ -332,11 +332,14 @@ def test_alerts_that_slack_refuses_for_a_while_are_kept_and_posted_once(deploy) 
     assert d.bot is not None and d.bot.alerts is not None
     assert d.parents("never registered") == []
     assert d.bot.alerts.store.pending(), "the parent waits in the outbox"
+    depth = d.bot.metrics.registry.get_sample_value("k8s_chatops_outbox_depth")
+    assert depth == len(d.bot.alerts.store.pending()), "operators see the outbox grow"
     with d.world.lock:
         d.world.faults.slack_server_errors = 0
     d.minutes(3)
     assert len(d.parents("never registered")) == 1
     assert d.bot.alerts.store.pending() == []
+    assert d.bot.metrics.registry.get_sample_value("k8s_chatops_outbox_depth") == 0
 
 
 def test_the_alerts_commands_list_acknowledge_and_mute_through_slack(deploy) -> None:

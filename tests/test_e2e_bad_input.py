@@ -266,3 +266,21 @@ def test_a_forged_http_request_gets_401_and_no_answer(shop: Shop, forgery: dict[
     shop.bot.slash("help", via="http")
     assert shop.world.slack.responses(forged.response_url_id) == []
     assert shop.api_requests() == before
+
+
+@pytest.mark.parametrize("via", VIAS)
+def test_control_characters_in_a_command_line_are_shown_escaped(shop: Shop, via: str) -> None:
+    answer = shop.bot.slash("node gke-a\x00b\x1b[31mred\u202egnp.exe", via=via)  # type: ignore[arg-type]
+    text = answer.all_text()
+    assert "gke-a\\x00b\\x1b[31mred\\u202egnp.exe" in text, text
+    assert not any(invisible in text for invisible in ("\x00", "\x1b", "\u202e"))
+
+
+@pytest.mark.parametrize("via", VIAS)
+def test_a_sensitive_command_someone_may_not_run_is_not_announced_as_being_worked_on(shop: Shop, via: str) -> None:
+    refused = shop.bot.send_slash(f"logs node {shop.vm}", user="mallory", via=via)  # type: ignore[arg-type]
+    assert refused.acked and "Working on" not in json.dumps(refused.body)
+    assert "is restricted" in shop.bot.answer_to(refused).text
+    granted = shop.bot.send_slash(f"logs node {shop.vm}", user="alice", via=via)  # type: ignore[arg-type]
+    assert "Working on `logs node`" in str(granted.body), "a grant the rules show at once is announced"
+    assert "is restricted" not in shop.bot.answer_to(granted).text

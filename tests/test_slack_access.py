@@ -119,3 +119,18 @@ def test_a_failed_membership_lookup_denies_and_is_counted(slack: tuple[World, We
 def test_groups_already_known_on_the_invocation_are_honoured() -> None:
     policy = AccessPolicy(AccessConfig(rules=[AccessRule(commands=["ssh"], usergroups=["@oncall"])]))
     assert policy(SSH, asked(usergroups=("oncall",))) is None
+
+
+def test_the_ack_decides_from_the_rules_alone_and_never_asks_slack_about_groups() -> None:
+    def lookup(group: str) -> frozenset[str]:
+        raise AssertionError("the acknowledgement must not wait for Slack")
+
+    policy = AccessPolicy(
+        AccessConfig(rules=[AccessRule(commands=["logs"], users=["U1"]), AccessRule(commands=["ssh"], usergroups=["oncall"])]),
+        usergroup_lookup=lookup,
+    )
+    assert policy.allowed_at_once(NODES, asked("U9")), "open to all"
+    assert policy.allowed_at_once(LOGS, asked("U1")), "granted by user"
+    assert not policy.allowed_at_once(LOGS, asked("U9")), "refused"
+    assert not policy.allowed_at_once(SSH, asked("U1")), "only a user group could grant it: not known at once"
+    assert policy.allowed_at_once(SSH, asked("U1", usergroups=("oncall",))), "a group already known on the request"

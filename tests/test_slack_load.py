@@ -60,6 +60,9 @@ def test_a_burst_of_slow_commands_is_acknowledged_while_every_answer_is_still_pe
         gate.open.set()
         for delivery in deliveries:
             assert bot.answer_to(delivery).text == "done"
+        acks = bot.metrics.registry.get_sample_value("k8s_chatops_ack_seconds_count", {"kind": "slash"})
+        within = bot.metrics.registry.get_sample_value("k8s_chatops_ack_seconds_bucket", {"kind": "slash", "le": "3.0"})
+        assert acks == within == BURST, "every ack measured, and each within Slack's three seconds"
 
 
 def test_past_the_backlog_a_request_is_told_at_once_that_the_bot_is_busy(gate: Gate) -> None:
@@ -69,6 +72,7 @@ def test_past_the_backlog_a_request_is_told_at_once_that_the_bot_is_busy(gate: G
         assert first.acked and second.acked and third.acked
         assert "Working on" in str(first.body) and "Working on" in str(second.body)
         assert BUSY_TEXT in str(third.body)
+        assert bot.metrics.registry.get_sample_value("k8s_chatops_busy_refusals_total", {"kind": "slash"}) == 1
         gate.open.set()
         assert bot.answer_to(first).text == "done" and bot.answer_to(second).text == "done"
         assert bot.slash("slow", via="http").text == "done", "room again once the answers are out"

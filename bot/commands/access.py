@@ -53,11 +53,23 @@ class AccessPolicy:
             return None
         return refusal_for(spec, sensitive)
 
+    def allowed_at_once(self, spec: CommandSpec, invocation: Invocation) -> bool:
+        """Whether the rules let ``invocation`` run ``spec`` without asking Slack who is in which user group.
+
+        For the acknowledgement, which must be sent within three seconds: False
+        means "refused, or not known yet", never a refusal by itself.
+        """
+        if not self.is_sensitive(spec) and self._config.open_to_all:
+            return True
+        if invocation.origin == "cli":
+            return True
+        return any(self._grants(rule, invocation, ask_slack=False) for rule in self._rules_for(spec))
+
     def _rules_for(self, spec: CommandSpec) -> list[AccessRule]:
         wanted = {"*", spec.family, spec.name}
         return [r for r in self._config.rules if wanted & {c.strip().lower() for c in r.commands}]
 
-    def _grants(self, rule: AccessRule, invocation: Invocation) -> bool:
+    def _grants(self, rule: AccessRule, invocation: Invocation, *, ask_slack: bool = True) -> bool:
         if invocation.user_id and invocation.user_id in rule.users:
             return True
         channel_refs = {invocation.channel_id, invocation.channel_name, f"#{invocation.channel_name}"} - {"", "#"}
@@ -67,6 +79,11 @@ class AccessPolicy:
         for group in rule.usergroups:
             if group in known_groups or group.lstrip("@") in known_groups:
                 return True
-            if self.usergroup_lookup is not None and invocation.user_id and invocation.user_id in set(self.usergroup_lookup(group)):
+            if (
+                ask_slack
+                and self.usergroup_lookup is not None
+                and invocation.user_id
+                and invocation.user_id in set(self.usergroup_lookup(group))
+            ):
                 return True
         return False

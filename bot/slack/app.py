@@ -73,7 +73,11 @@ def build_slack_app(
     # No auth.test while the app is built: Slack may be having a bad minute, and the Slack link
     # (bot.slack.transports) checks the token, retrying and reporting, before the bot is ready.
     app = App(
-        client=client, signing_secret=signing_secret, process_before_response=False, token_verification_enabled=False
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=False,
+        token_verification_enabled=False,
+        before_authorize=_stamp_arrival,
     )
     if door.access.usergroup_lookup is None:
         door.access.usergroup_lookup = SlackUsergroups(client, metrics=metrics)
@@ -83,12 +87,22 @@ def build_slack_app(
         directory=Directory(client),
         answers=answers or AnswerPool(settings.slack.answer_workers, settings.slack.answer_backlog),
         thread_defaults=thread_defaults,
+        metrics=metrics,
     )
     app.command(settings.slack.command)(listeners.slash_command)
     app.event("app_mention")(listeners.mention)
     app.action(_COMMAND_ACTION)(listeners.button)
     app.error(_on_error)
     return app
+
+
+ARRIVED = "k8s_chatops_arrived"  # the context key _stamp_arrival sets
+
+
+def _stamp_arrival(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 (bolt's name)
+    """Bolt's first middleware once the request is verified: when it arrived, for the ack latency."""
+    context[ARRIVED] = time.monotonic()
+    return next()
 
 
 @dataclass
@@ -100,6 +114,17 @@ class Listeners:
     directory: Directory
     answers: AnswerPool
     thread_defaults: ThreadDefaults | None = None
+    metrics: Metrics = default_metrics
+
+    def _ack(self, kind: str, ack: Ack, context: BoltContext, text: str | None = None) -> None:
+        """Acknowledge, and record how long it took since the request arrived."""
+        if text is None:
+            ack()
+        else:
+            ack(text=text)
+        arrived = context.get(ARRIVED)
+        if isinstance(arrived, float):
+            self.metrics.acked(kind, time.monotonic() - arrived)
 
     def defaults_for(self, channel_id: str, thread_ts: str | None) -> dict[str, str]:
         """An incident thread's cluster and scope, so commands asked there need no ``--cluster``."""
@@ -113,37 +138,33 @@ class Listeners:
 
     # -- slash commands ----------------------------------------------------------------
 
-    def slash_command(self, ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
+    def slash_command(self, ack: Ack, respond: Respond, command: dict[str, Any], context: BoltContext) -> None:
         if not self.answers.has_room():
-            ack(text=BUSY_TEXT)
+            self.metrics.busy("slash")
+            self._ack("slash", ack, context, BUSY_TEXT)
             return
-        spec = self.door.identify(unescape(command.get("text", "")))
-        if spec is not None and spec.needs_cluster:
-            ack(text=f"Working on `{spec.name}`…")  # a cluster is asked: say something meanwhile
+        invocation = _slash_invocation(command)
+        spec = self.door.identify(invocation.text)
+        # A cluster is asked: say something meanwhile, unless the rules may refuse (a refusal follows at once).
+        if spec is not None and spec.needs_cluster and self.door.access.allowed_at_once(spec, invocation):
+            self._ack("slash", ack, context, f"Working on `{spec.name}`…")
         else:
-            ack()
-        if not self.answers.submit(lambda: self._answer_slash(respond, command)):
+            self._ack("slash", ack, context)
+        if not self.answers.submit(lambda: self._answer_slash(respond, invocation, command)):
+            self.metrics.busy("slash")
             respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
 
-    def _answer_slash(self, respond: Respond, command: dict[str, Any]) -> None:
-        channel_id = command.get("channel_id", "")
-        self.directory.remember_channel(channel_id, command.get("channel_name", ""))
-        invocation = Invocation(
-            text=unescape(command.get("text", "")),
-            origin="slash",
-            user_id=command.get("user_id", ""),
-            user_name=command.get("user_name", ""),
-            channel_id=channel_id,
-            channel_name=command.get("channel_name", ""),
-        )
+    def _answer_slash(self, respond: Respond, invocation: Invocation, command: dict[str, Any]) -> None:
+        self.directory.remember_channel(invocation.channel_id, command.get("channel_name", ""))
         reply = self.door.run(invocation).reply
-        self.answerer.via_response_url(respond, reply, user_id=invocation.user_id, channel_id=channel_id)
+        self.answerer.via_response_url(respond, reply, user_id=invocation.user_id, channel_id=invocation.channel_id)
 
     # -- mentions ------------------------------------------------------------------------
 
     def mention(self, ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
-        ack()
+        self._ack("mention", ack, context)
         if not self.answers.submit(lambda: self._answer_mention(event, context.bot_user_id)):
+            self.metrics.busy("mention")
             self.answerer.in_thread(
                 Reply(text=BUSY_TEXT, plain=BUSY_TEXT, ok=False, outcome="busy"),
                 channel_id=event.get("channel", ""),
@@ -173,9 +194,12 @@ class Listeners:
 
     # -- buttons -------------------------------------------------------------------------
 
-    def button(self, ack: Ack, respond: Respond, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def button(
+        self, ack: Ack, respond: Respond, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+    ) -> None:
+        self._ack("button", ack, context)
         if not self.answers.submit(lambda: self._answer_button(respond, body, action)):
+            self.metrics.busy("button")
             respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
 
     def _answer_button(self, respond: Respond, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -200,6 +224,17 @@ class Listeners:
         self.answerer.via_response_url(
             respond, reply, user_id=invocation.user_id, channel_id=channel_id, thread_ts=thread_ts
         )
+
+
+def _slash_invocation(command: dict[str, Any]) -> Invocation:
+    return Invocation(
+        text=unescape(command.get("text", "")),
+        origin="slash",
+        user_id=command.get("user_id", ""),
+        user_name=command.get("user_name", ""),
+        channel_id=command.get("channel_id", ""),
+        channel_name=command.get("channel_name", ""),
+    )
 
 
 def _on_error(
