@@ -168,3 +168,17 @@ def test_losing_slack_makes_the_bot_unready_within_seconds_and_a_dead_cluster_do
     finally:
         bot.stop()
     assert "Traceback" not in bot.output()
+
+
+def test_when_slack_asks_for_a_refresh_the_bot_moves_to_a_new_connection_and_keeps_answering(stage: Stage) -> None:
+    bot = BotProcess(stage.config(), stage.directory / "bot.log")
+    try:
+        watch_readiness(stage, START_TIMEOUT)
+        opened = len(stage.world.slack.calls_to("apps.connections.open"))
+        assert SlackSender(stage.world, stage.server).request_socket_refresh() == 1
+        wait_until(lambda: len(stage.world.slack.calls_to("apps.connections.open")) > opened, 10, "a new connection")
+        wait_until(lambda: stage.readiness()[0] == 200, 10, "the bot ready on its new connection")
+        assert answers_a_slash_command(stage)
+    finally:
+        bot.stop()
+    assert "Traceback" not in bot.output()
