@@ -56,8 +56,50 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in SIMULATOR_COMMANDS.items():
         commands.add_parser(name, help=f"{text} (needs the simulator)", add_help=False)
 
+    db = commands.add_parser("db", help="The incident store: migrate it, show its schema revision, copy it")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    upgrade = db_commands.add_parser("upgrade", help="Bring the store's schema up to date (what `run` does at start-up)")
+    current = db_commands.add_parser("current", help="Print the store's schema revision and what upgrade would do")
+    for sub in (upgrade, current):
+        _add_config(sub)
+        sub.add_argument("--url", help="The store's database URL (default: from the configuration)")
+    copy = db_commands.add_parser("copy", help="Copy every row of one store into another, empty one (bot stopped)")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="e.g. sqlite:////var/lib/k8s-chatops/incidents.sqlite3")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE")
+
     commands.add_parser("config-reference", help="Print the configuration reference (Markdown)")
     return parser
+
+
+def _database(args: argparse.Namespace) -> int:
+    """``k8s-chatops db upgrade|current|copy``: one line on stdout, or one on stderr and exit 2 (a DatabaseError)."""
+    if args.db_command == "copy":
+        from bot.alerts.store_copy import copy_store
+
+        print(copy_store(args.source, args.target).describe())
+        return 0
+    from bot.database import connect, migrate
+
+    if args.url:
+        url = args.url
+        options = None
+    else:
+        from bot.settings import load_settings
+
+        settings = load_settings(args.config)
+        url, options = connect.store_url(settings), settings.state
+    engine = connect.create(url, options)
+    try:
+        connect.reachable(engine)
+        if args.db_command == "upgrade":
+            before, after = migrate.upgrade(engine, lock_seconds=options.migration_lock_seconds if options else None)
+            done = "already at" if before == after else f"migrated from {before} to" if before else "created at"
+            print(f"incident store at {connect.shown(url)}: {done} {after}")
+        else:
+            print(f"incident store at {connect.shown(url)}: {migrate.status(engine).describe()}")
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _run_simulator(command: str, argv: Sequence[str]) -> int:
@@ -97,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.runtime import check_once
 
             return check_once(args.config, as_json=args.json)
+        if args.command == "db":
+            return _database(args)
         if args.command == "config-reference":
             from bot.config_reference import render_reference
 

@@ -81,7 +81,7 @@ def build_alerts(
     from bot.alerts.scheduler import AlertService
     from bot.alerts.store import IncidentStore
 
-    store = IncidentStore.in_state_dir(settings.state_dir)
+    store = IncidentStore.from_settings(settings.state_dir, settings.state)  # migrated, or a one-line DatabaseError
     leader = build_leadership(settings, clock)
     notifier = SlackNotifier(
         client, store, clock, may_send=(lambda: leader.leading) if leader is not None else None, metrics=metrics

@@ -164,6 +164,35 @@ class LeaderElectionConfig(Section):
     lease_seconds: int = Field(15, ge=5, le=300)
 
 
+class StateConfig(Section):
+    """Where the incident store lives: SQLite in ``state_dir`` for one replica, PostgreSQL for two or more."""
+
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://USER:PASSWORD@HOST:5432/DATABASE); it holds a password, so give it "
+        "as K8S_CHATOPS_STATE__DATABASE_URL from a Secret. Unset: SQLite in state_dir (one replica only)",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Bring the schema up to date at start-up (one replica at a time); off: refuse an old schema"
+    )
+    pool_size: int = Field(5, ge=1, le=50, description="Connections kept open to PostgreSQL")
+    max_overflow: int = Field(5, ge=0, le=50, description="Connections opened beyond pool_size under load")
+    pool_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Wait for a free pooled connection this long")
+    connect_timeout_seconds: int = Field(5, ge=1, le=120, description="Give up connecting to PostgreSQL after this long")
+    statement_timeout_seconds: float = Field(30.0, gt=0, le=3600, description="Cancel one SQL statement after this long")
+    migration_lock_seconds: float = Field(
+        120.0, gt=0, le=3600, description="Wait this long for another replica's migration to finish"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported(cls, value: SecretStr | None) -> SecretStr | None:
+        scheme = value.get_secret_value().split(":", 1)[0] if value is not None else "postgresql"
+        if scheme.split("+", 1)[0] not in ("postgresql", "postgres", "sqlite"):
+            raise ValueError(f"a {scheme}: URL is not supported: PostgreSQL (postgresql://...) or SQLite (sqlite:///PATH)")
+        return value
+
+
 class HealthConfig(Section):
     enabled: bool = True
     host: str = "0.0.0.0"
@@ -183,7 +212,8 @@ class Settings(BaseSettings):
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)
-    state_dir: Path = Field(Path(".k8s-chatops"), description="Incident store and other state")
+    state: StateConfig = Field(default_factory=StateConfig)
+    state_dir: Path = Field(Path(".k8s-chatops"), description="Incident store (SQLite) and other state")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")

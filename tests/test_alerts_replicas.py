@@ -1,8 +1,9 @@
 """Two replicas on one incident store: the Lease holder checks and posts, a click on the other is not lost.
 
 Both replicas are built by the runtime from their configuration, with leader
-election on and the same state directory (the `ha` overlay's shared volume),
-against the simulated Kubernetes API (the Lease), GKE, Compute and Slack.
+election on and the same incident store, against the simulated Kubernetes API
+(the Lease), GKE, Compute and Slack. Each test runs twice: on one SQLite file
+and on PostgreSQL (the `ha` overlay's database).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sim.world import World
 
 
 @pytest.fixture
-def replicas(tmp_path: Path) -> Iterator[tuple[World, str, AlertService, AlertService]]:
+def replicas(tmp_path: Path, database_url: str) -> Iterator[tuple[World, str, AlertService, AlertService]]:
     world, cluster, location = build_world(scenario="zonal-shortfall", nodes=None, pods=None)
     with SimServer(world) as server:
         assert server.endpoints is not None
@@ -33,8 +34,9 @@ def replicas(tmp_path: Path) -> Iterator[tuple[World, str, AlertService, AlertSe
         for identity in ("pod-a", "pod-b"):
             config = bot_config(
                 server.endpoints, world, kubeconfig=kubeconfig, cluster=cluster,
-                location=location, state_dir=tmp_path / "shared-state",
+                location=location, state_dir=tmp_path / f"{identity}-state",
             )
+            config["state"] = {"database_url": database_url}
             config["leader_election"] = {"enabled": True, "cluster": cluster, "identity": identity, "namespace": "k8s-chatops"}
             settings = Settings(**config)
             services.append(build_alerts(settings, build_clusters(settings, clock=world.clock), world.clock, build_web_client(settings.slack)))

@@ -69,12 +69,15 @@ def _serialized(method: Callable[..., R]) -> Callable[..., R]:
 
     Check cycles run on the scheduler's threads and clicks on Bolt's; each reads
     an incident, decides and renders it. Interleaved, a cycle could render the
-    parent from a state read before a click and edit the acknowledgement away.
+    parent from a state read before a click and edit the acknowledgement away,
+    or two clicks could both find the incident unacknowledged. With two
+    replicas the click may land on the other one: the store serializes across
+    them too (an advisory lock on PostgreSQL).
     """
 
     @functools.wraps(method)
     def locked(self: IncidentEngine, *args: Any, **kwargs: Any) -> R:
-        with self._lock:
+        with self._lock, self.store.serialized():
             return method(self, *args, **kwargs)
 
     return locked

@@ -111,9 +111,9 @@ class SlackNotifier:
     def _flush(self) -> FlushReport:
         now = self.clock.now()
         sent = failed = 0
-        for entry in self.store.pending():
-            if entry.next_attempt_at > now:
-                break
+        # Each entry is claimed in the store while it is sent, so a second replica (a leader that has not yet
+        # noticed it lost its lease) never sends it too.
+        for entry in iter(lambda: self.store.claim_next(now), None):
             # Counted before the request leaves: from then on Slack may hold the post whatever becomes of the answer,
             # and ``entry`` (read before) still says whether an earlier attempt was made.
             self.store.mark_outbox(entry.id, attempts=entry.attempts + 1)

@@ -1,22 +1,30 @@
 """The alerting service: scheduled check cycles, the daily digest, and what commands and buttons call.
 
 One interval job per cluster runs ``cycle`` (snapshot -> checks -> incidents
--> outbox flush); a cron job posts the digest. Jobs live in the same database
-as the incidents. Only the leader (see ``bot.leader``) runs checks or posts, so
-two replicas post one alert.
+-> outbox flush); a cron job posts the digest. Only the leader (see
+``bot.leader``) runs checks or posts, so two replicas post one alert.
+
+The jobs live in memory (APScheduler's MemoryJobStore), derived from the
+configuration at every start, and not in the database. Every replica runs the
+same schedule and each job asks the Lease first, so a follower takes over the
+checks on its next tick without anything handed over. A job store in the
+database would only persist what the configuration already says, and
+APScheduler does not coordinate two schedulers on one job store: both would
+run every job and race each other's next-run times. What must survive a
+restart or a failover (incidents, threads, marks, mutes, the outbox) is in the
+incident store. The cost is a daily digest that falls due while no replica
+runs: it is not made up afterwards.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -36,23 +44,6 @@ from bot.model.findings import Finding
 from bot.settings import AlertConfig
 
 log = logging.getLogger(__name__)
-
-# Jobs in a persistent store must name their function by import path and carry only plain
-# arguments; they find their live service here by the key given when it started.
-_RUNNING: dict[str, AlertService] = {}
-
-
-def _cycle_job(service_key: str, cluster: str) -> None:
-    service = _RUNNING.get(service_key)
-    if service is not None:
-        service.run_cycle(cluster)
-
-
-def _digest_job(service_key: str) -> None:
-    service = _RUNNING.get(service_key)
-    if service is not None:
-        service.digest()
-
 
 # Posts waiting in the outbox (a click's edit, a deferred retry) go out this often.
 OUTBOX_FLUSH_SECONDS = 5
@@ -101,7 +92,6 @@ class AlertService:
         self._permalink = permalink or self._slack_permalink
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
         self._scheduler: BackgroundScheduler | None = None
-        self._key = uuid.uuid4().hex
         self._previous: dict[str, ClusterSnapshot] = {}
 
     # -- cycles ------------------------------------------------------------------------
@@ -176,39 +166,34 @@ class AlertService:
         if self._scheduler is not None:
             return
         self.watch()
-        _RUNNING[self._key] = self
-        scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.store.engine), "local": MemoryJobStore()},
-            timezone=self.settings.timezone,
-        )
+        # In memory, from the configuration: see the module's docstring for why not in the database.
+        scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=self.settings.timezone)
         for name in self.clusters.names():
             scheduler.add_job(
-                _cycle_job,
+                self.run_cycle,
                 "interval",
                 seconds=self.settings.interval_seconds,
                 jitter=self.settings.jitter_seconds or None,
-                args=[self._key, name],
+                args=[name],
                 id=f"check:{name}",
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=self.settings.interval_seconds,
             )
-        # Local jobs: they hold live objects and mean nothing to another process.
         renew = self.leader.renew_interval_seconds
         if renew:
             scheduler.add_job(
                 self.leader.try_acquire_or_renew, "interval", seconds=renew, id="leadership",
-                jobstore="local", coalesce=True, max_instances=1,
+                coalesce=True, max_instances=1,
             )
         scheduler.add_job(
             self.flush_outbox, "interval", seconds=OUTBOX_FLUSH_SECONDS, id="outbox",
-            jobstore="local", coalesce=True, max_instances=1,
+            coalesce=True, max_instances=1,
         )
         scheduler.add_job(
-            _digest_job,
+            self.digest,
             CronTrigger.from_crontab(self.settings.digest_cron, timezone=self.settings.timezone),
-            args=[self._key],
             id="digest",
             replace_existing=True,
             coalesce=True,
@@ -227,12 +212,11 @@ class AlertService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        _RUNNING.pop(self._key, None)
         self.clusters.stop_watches()
 
-    def jobs(self, jobstore: str | None = None) -> list[Any]:
-        """Scheduled jobs, all or those of one store ("default": kept in the database; "local")."""
-        return self._scheduler.get_jobs(jobstore) if self._scheduler is not None else []
+    def jobs(self) -> list[Any]:
+        """The scheduled jobs (APScheduler's Job objects)."""
+        return self._scheduler.get_jobs() if self._scheduler is not None else []
 
     # -- people ------------------------------------------------------------------------
 

@@ -3,12 +3,18 @@
 Incidents, their timelines, first-seen marks for grace periods, mutes and the
 outbox of Slack posts live here rather than in memory, so a restarted (or a
 newly elected) replica continues the same threads instead of opening new ones.
-SQLite in ``state_dir`` by default; any SQLAlchemy URL works. The APScheduler
-job store shares the database so one file holds all state.
+SQLite in ``state_dir`` by default, for one replica; PostgreSQL
+(``state.database_url``) for two or more, where the database does the
+coordination: an outbox entry is picked with ``SELECT ... FOR UPDATE SKIP
+LOCKED`` and claimed for as long as it is being sent (``claim_next``), an
+incident is changed under its row lock, and the incident engine's decisions
+are serialized across replicas by an advisory lock (``serialized``). The schema is Alembic's (``bot.database.migrate``),
+brought up to date when the store opens.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,17 +30,23 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    create_engine,
     delete,
-    inspect,
+    exists,
     select,
+    text,
 )
-from sqlalchemy.engine import CursorResult, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, sessionmaker
 
+from bot.database import connect
+from bot.database.connect import STORE_FILENAME
 from bot.model.findings import Finding
+from bot.settings import StateConfig
 
-STORE_FILENAME = "incidents.sqlite3"
+__all__ = ["STORE_FILENAME", "Incident", "IncidentEvent", "IncidentStore", "MuteResult", "OutboxEntry"]
+ENGINE_LOCK = "incident engine"  # the advisory lock that serializes the engine's decisions across replicas
+OUTBOX_LOCKS = 0x6B38  # the key space of outbox claims: pg_advisory_lock(OUTBOX_LOCKS, entry id)
 
 
 
@@ -152,40 +164,50 @@ class OutboxEntry(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the last attempt began, recorded before the request leaves (revision 0002).
+    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Columns added since a database was created, added to it (nullable, so old rows stay valid)."""
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present and column.nullable:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as connection:
-                    connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-
-
 class IncidentStore:
     """Typed access to the tables; every method is one short transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, options: StateConfig | None = None, *, migrate: bool | None = None) -> None:
+        """Open the store at ``url`` and bring its schema up to date (or, with ``migrate`` off, insist that it is).
+
+        Raises ``DatabaseError`` (one line) when the database cannot be reached
+        or its schema is refused.
+        """
+        options = options or StateConfig()
         self.url = url
-        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-        self.engine: Engine = create_engine(url, connect_args=connect_args)
-        Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        self.engine: Engine = connect.create(url, options)
+        self.postgres = connect.is_postgres(self.engine)
+        from bot.database import migrate as migrations
+
+        connect.reachable(self.engine)
+        if options.migrate_on_start if migrate is None else migrate:
+            migrations.upgrade(self.engine, lock_seconds=options.migration_lock_seconds)
+        else:
+            migrations.require_current(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._serial = threading.local()
+        self._claims: dict[int, Connection] = {}  # outbox entry -> the connection holding its claim
+        self._claims_lock = threading.Lock()
 
     @classmethod
     def in_state_dir(cls, state_dir: Path) -> IncidentStore:
         state_dir.mkdir(parents=True, exist_ok=True)
         return cls(f"sqlite:///{state_dir / STORE_FILENAME}")
+
+    @classmethod
+    def from_settings(cls, state_dir: Path, options: StateConfig) -> IncidentStore:
+        """PostgreSQL when ``options.database_url`` is set, else SQLite in ``state_dir``."""
+        if options.database_url is None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            return cls(f"sqlite:///{state_dir / STORE_FILENAME}", options)
+        return cls(options.database_url.get_secret_value(), options)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -193,7 +215,34 @@ class IncidentStore:
             yield session
 
     def close(self) -> None:
+        self._release_claims()
         self.engine.dispose()
+
+    @contextmanager
+    def serialized(self) -> Iterator[None]:
+        """One decision at a time across every replica on this database (re-entrant within a thread).
+
+        The engine reads an incident, decides and renders it, then writes; a
+        click on one replica while a cycle runs on another must not interleave
+        with that, or a parent could be rendered from a state read before the
+        click and edit the acknowledgement away. On PostgreSQL an advisory lock,
+        released by the server if the holder dies; on SQLite (one replica) the
+        engine's own thread lock is enough.
+        """
+        depth = getattr(self._serial, "depth", 0)
+        if depth or not self.postgres:
+            self._serial.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._serial.depth = depth
+            return
+        with connect.advisory_lock(self.engine, ENGINE_LOCK):
+            self._serial.depth = 1
+            try:
+                yield
+            finally:
+                self._serial.depth = 0
 
     # -- incidents -------------------------------------------------------------
 
@@ -279,7 +328,8 @@ class IncidentStore:
 
     def update(self, incident_id: int, **changes: Any) -> Incident:
         with self.session() as s:
-            incident = s.get(Incident, incident_id)
+            # Under the row's lock (PostgreSQL): a concurrent writer of the same incident waits, then sees this.
+            incident = s.get(Incident, incident_id, with_for_update=True)
             if incident is None:
                 raise KeyError(incident_id)
             for name, value in changes.items():
@@ -355,9 +405,75 @@ class IncidentStore:
         with self.session() as s:
             return list(s.scalars(select(OutboxEntry).order_by(OutboxEntry.id)))
 
+    def claim_next(self, now: datetime) -> OutboxEntry | None:
+        """The oldest pending entry, claimed for sending, if it is due and nobody else sends it; else None.
+
+        Entries go out in id order, one sender at a time: only the oldest
+        pending entry is ever claimed, so a replica never sends a thread reply
+        while another still sends its parent. On PostgreSQL the entry is picked
+        with ``SELECT ... FOR UPDATE SKIP LOCKED`` (two replicas asking at once
+        pass each other without waiting) and claimed with an advisory lock
+        that a connection of its own holds while the entry is sent: another
+        replica finds it taken, and when the sender dies mid-send the server
+        drops the claim with its connection, so the entry is sent again (after
+        a look in Slack for the post) at once, not after a timeout. The claim
+        ends when ``mark_outbox`` ends the attempt (a new status, or a next
+        attempt later), or at the next ``claim_next``: a process sends one
+        entry at a time. SQLite serves one replica, whose notifier sends one
+        entry at a time anyway: there the head is simply returned.
+        """
+        self._release_claims()
+        older = aliased(OutboxEntry)
+        head = (
+            select(OutboxEntry)
+            .where(
+                OutboxEntry.status == "pending",
+                OutboxEntry.next_attempt_at <= now,
+                ~exists().where(older.status == "pending", older.id < OutboxEntry.id),
+            )
+            .order_by(OutboxEntry.id)
+            .limit(1)
+        )
+        with self.session() as s:
+            candidate = s.scalars(head.with_for_update(skip_locked=True)).first()
+        if candidate is None or not self.postgres:
+            return candidate
+        holder = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            taken = holder.execute(text("SELECT pg_try_advisory_lock(:space, :entry)"), {"space": OUTBOX_LOCKS, "entry": candidate.id})
+            if not taken.scalar():
+                holder.close()
+                return None  # another replica is sending it
+            with self._claims_lock:
+                self._claims[candidate.id] = holder
+        except BaseException:
+            holder.close()
+            raise
+        with self.session() as s:  # claimed: still pending, or did the sender before us just finish it?
+            entry = s.get(OutboxEntry, candidate.id)
+        if entry is None or entry.status != "pending":
+            self._release_claims()
+            return None
+        return entry
+
+    def _release_claims(self, entry_id: int | None = None) -> None:
+        with self._claims_lock:
+            held = [entry_id] if entry_id is not None else list(self._claims)
+            connections = [(entry, self._claims.pop(entry)) for entry in held if entry in self._claims]
+        for entry, connection in connections:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:space, :entry)"), {"space": OUTBOX_LOCKS, "entry": entry})
+            except DBAPIError:  # the connection is gone, and the lock with it
+                connection.invalidate()
+            finally:
+                connection.close()
+
     def mark_outbox(self, entry_id: int, **changes: Any) -> None:
+        """Change an entry; a new status or next attempt ends the attempt, and with it this process's claim."""
         with self.session() as s:
             entry = s.get(OutboxEntry, entry_id)
             if entry is not None:
                 for name, value in changes.items():
                     setattr(entry, name, value)
+        if "status" in changes or "next_attempt_at" in changes:
+            self._release_claims(entry_id)
