@@ -38,6 +38,7 @@ NAMESPACE = "k8s-chatops"
 SERVICE_ACCOUNT = "k8s-chatops"
 LEADER_LEASE = "k8s-chatops-leader"
 SLACK_SECRET = "k8s-chatops-slack"
+DATABASE_SECRET = "k8s-chatops-database"  # the PostgreSQL URL, in overlays with more than one replica
 UID = 10001
 
 READ_VERBS = {"get", "list", "watch"}
@@ -129,6 +130,16 @@ def test_every_yaml_file_parses_into_mappings(path: Path) -> None:
     assert all(isinstance(doc, dict) for doc in documents)
 
 
+def test_the_example_database_secret_is_a_placeholder_outside_the_kustomization() -> None:
+    ha = KUSTOMIZE / "overlays" / "ha"
+    listed = yaml.safe_load((ha / "kustomization.yaml").read_text())["resources"]
+    assert "database-secret.example.yaml" not in listed
+    secret = yaml.safe_load((ha / "database-secret.example.yaml").read_text())
+    assert secret["metadata"]["name"] == DATABASE_SECRET and list(secret["stringData"]) == ["url"]
+    assert secret["stringData"]["url"].startswith("postgresql://") and "REPLACE-ME" in secret["stringData"]["url"]
+    kubernetes_validate.validate(secret, KUBERNETES_VERSION, strict=True)
+
+
 def test_the_example_secret_is_a_placeholder_outside_the_kustomization() -> None:
     base = KUSTOMIZE / "base"
     listed = yaml.safe_load((base / "kustomization.yaml").read_text())["resources"]
@@ -175,14 +186,14 @@ def test_no_secret_is_rendered_or_readable(directory: Path) -> None:
     for role in (o for o in objects if o["kind"] in {"Role", "ClusterRole"}):
         for rule in role["rules"]:
             assert "secrets" not in rule.get("resources", []), role["metadata"]["name"]
-    # The only Secret the pod touches is the Slack one, through env.
+    # The only Secrets the pod touches are the Slack one and, with PostgreSQL, the database URL, through env.
     deployment = only(objects, "Deployment", "k8s-chatops")
     refs = {
         e["valueFrom"]["secretKeyRef"]["name"]
         for e in container(deployment).get("env", [])
         if "secretKeyRef" in e.get("valueFrom", {})
     }
-    assert refs == {SLACK_SECRET}
+    assert refs in ({SLACK_SECRET}, {SLACK_SECRET, DATABASE_SECRET})
     assert not [v for v in deployment["spec"]["template"]["spec"]["volumes"] if "secret" in v]
 
 
@@ -309,8 +320,11 @@ def test_env_volumes_and_the_slack_secret(directory: Path) -> None:
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert volumes[mounts["/etc/k8s-chatops"]["name"]]["configMap"]["name"] == "k8s-chatops-config"
     assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
-    claim = volumes[mounts["/var/lib/k8s-chatops"]["name"]]["persistentVolumeClaim"]["claimName"]
-    only(objects, "PersistentVolumeClaim", claim)
+    state = volumes[mounts["/var/lib/k8s-chatops"]["name"]]
+    if "K8S_CHATOPS_STATE__DATABASE_URL" in env:  # the store is in PostgreSQL: the state directory is scratch
+        assert "emptyDir" in state and not [o for o in objects if o["kind"] == "PersistentVolumeClaim"]
+    else:
+        only(objects, "PersistentVolumeClaim", state["persistentVolumeClaim"]["claimName"])
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=_id)
@@ -318,17 +332,26 @@ def test_replicas_strategy_and_volume_access_agree(directory: Path) -> None:
     objects = render(directory)
     deployment = only(objects, "Deployment", "k8s-chatops")
     replicas = deployment["spec"].get("replicas", 1)
-    access = only(objects, "PersistentVolumeClaim", "k8s-chatops-state")["spec"]["accessModes"]
+    env = {e["name"]: e for e in container(deployment)["env"]}
+    claims = [o for o in objects if o["kind"] == "PersistentVolumeClaim"]
     if replicas == 1:
-        # A ReadWriteOnce volume: the old pod must let go before the new one mounts it.
+        # SQLite on a ReadWriteOnce volume: the old pod must let go before the new one mounts it.
         assert deployment["spec"]["strategy"]["type"] == "Recreate"
+        assert [c["spec"]["accessModes"] for c in claims] == [["ReadWriteOnce"]]
     else:
         assert replicas == 2
-        assert access == ["ReadWriteMany"], "two replicas share the incident store"
+        # Two replicas share the incident store in PostgreSQL, never SQLite on a shared volume.
+        assert env["K8S_CHATOPS_STATE__DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": DATABASE_SECRET, "key": "url"}
+        assert env["K8S_CHATOPS_LEADER_ELECTION__ENABLED"]["value"] == "true"
+        assert claims == [], "no volume to share"
+        pod = deployment["spec"]["template"]["spec"]
+        keys = {(c["topologyKey"], c["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"])
+                for c in pod["topologySpreadConstraints"]}
+        assert ("topology.kubernetes.io/zone", True) in keys, "spread over zones"
+        assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
         pdb = only(objects, "PodDisruptionBudget")
         assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
-    if access == ["ReadWriteOnce"]:
-        assert replicas == 1
+        assert pdb["spec"]["minAvailable"] == 1
 
 
 def unknown_keys(data: Any, model: type[BaseModel], where: str = "") -> list[str]:

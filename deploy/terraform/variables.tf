@@ -80,7 +80,7 @@ variable "node_service_account" {
 }
 
 variable "enable_filestore_csi" {
-  description = "Enable the Filestore CSI driver, needed for a ReadWriteMany state volume (kustomize overlay ha)."
+  description = "Enable the Filestore CSI driver (ReadWriteMany volumes). The bot does not need it: overlay ha keeps its store in PostgreSQL."
   type        = bool
   default     = false
 }
