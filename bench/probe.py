@@ -1,8 +1,8 @@
 """Child processes the benchmark drives, so each is timed and weighed on its own.
 
 ``cycle``: the bot's alert service against a configuration; reads one word
-per line on stdin (``cycle``, ``watch``, ``quit``) and answers one JSON line
-each, so the parent can count the requests the simulated APIs saw around
+per line on stdin (``cycle``, ``watch``, ``click``, ``quit``) and answers one
+JSON line each, so the parent can count the requests the simulated APIs saw around
 exactly that step. ``relist``: what a naive checker does, every node and pod
 through the official kubernetes client with model deserialization.
 """
@@ -58,6 +58,15 @@ def cycle(config: str) -> int:
             while cache is not None and not cache.synced and time.monotonic() < deadline:
                 time.sleep(0.01)
             _say({"seconds": time.perf_counter() - started, "synced": bool(cache and cache.synced)})
+        elif word == "click":  # Acknowledge on the oldest open incident, as a button runs it (store, outbox, Slack)
+            incidents = service.store.open_incidents()
+            if not incidents:
+                _say({"error": "no open incident to acknowledge"})
+                continue
+            service.store.update(incidents[0].id, acknowledged_by=None, acknowledged_at=None)
+            started = time.perf_counter()
+            service.acknowledge(incidents[0].id, "U0BENCH")
+            _say({"seconds": time.perf_counter() - started, "incident": incidents[0].id})
         else:
             _say({"error": f"unknown step {word!r}"})
     return 0

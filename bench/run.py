@@ -14,10 +14,13 @@ reference run against the same server in the same run:
   counted around exactly that step, beside a naive relist of every node and
   pod with the official client;
 - ack latency of 50 slash commands sent at once;
+- a steady check cycle and a click (Acknowledge) with the incident store on
+  PostgreSQL (a server the benchmark starts, as the tests do), beside the
+  same on SQLite;
 - the bot's peak RSS (VmHWM), beside kubectl's and the naive client's.
 
 Run: ``python -m bench.run [--sizes 500x15000,5000x150000] [--repeat 5] [--json bench/results.json]``;
-``--skip cold,commands,cycles,acks`` leaves parts out while iterating.
+``--skip cold,commands,cycles,acks,store`` leaves parts out while iterating.
 """
 
 from __future__ import annotations
@@ -374,7 +377,7 @@ def end_to_end(world: World, sender: SlackSender, text: str) -> tuple[float, flo
 # -- one size ------------------------------------------------------------------------------------
 
 
-PARTS = ("cold", "commands", "cycles", "acks")  # what --skip may leave out while iterating; memory is always read
+PARTS = ("cold", "commands", "cycles", "acks", "store")  # what --skip may leave out while iterating; memory is always read
 
 
 def measure_size(
@@ -416,6 +419,8 @@ def measure_size(
                 _cycles(report, world, server, directory, kubeconfig, env, repeat, generated, say)
             if "acks" not in skip:
                 _acks(report, world, sender, say)
+            if "store" not in skip:
+                _store(report, directory, config_path, repeat, say)
             _memory(report, bot, env)
         finally:
             bot.stop()
@@ -554,6 +559,54 @@ def _cycles(
             "MB", naive_name, "Kubernetes + GKE + Compute responses"),
     ]
     say(f"[{report.size}] cycles: first {first['seconds']:.3f}s, steady {median(steady_seconds):.3f}s, naive {naive_seconds}")
+
+
+def _store(report: SizeReport, directory: Path, config_path: Path, repeat: int, say: Callable[[str], None]) -> None:
+    """A steady check cycle and a click, in the alert-cycle child, with the store on PostgreSQL and on SQLite.
+
+    Grace periods are off so that the first cycle opens the incidents; the
+    steady cycles after it compare and write marks, and each click
+    acknowledges the oldest incident again (its acknowledgement cleared,
+    untimed, before). Without PostgreSQL's server binaries the rows are left out.
+    """
+    from tests.postgres import PostgresServer, server_bin_dir
+
+    bin_dir = server_bin_dir()
+    if bin_dir is None:
+        say(f"[{report.size}] store: no PostgreSQL server binaries (initdb, pg_ctl), rows left out")
+        return
+    database = PostgresServer(bin_dir).start()
+    measured: dict[str, dict[str, list[float]]] = {}
+    try:
+        for backend in ("sqlite", "postgresql"):
+            config = bot_config(directory, config_path, port=free_port(), state=f"store-{backend}")
+            data = yaml.safe_load(config.read_text())
+            data["alerts"].update(pending_grace_seconds=0, notready_grace_seconds=0, unregistered_grace_seconds=0)
+            if backend == "postgresql":
+                data["state"] = {"database_url": database.new_database("bench")}
+            config.write_text(yaml.safe_dump(data, sort_keys=False))
+            with (directory / f"store-{backend}.log").open("w") as log:
+                probe = ProbeChild(config, log)
+                try:
+                    probe.step("watch")
+                    opened = probe.step("cycle")
+                    cycles = [probe.step("cycle")["seconds"] for _ in range(max(repeat, 1))]
+                    clicks = [probe.step("click").get("seconds") for _ in range(max(repeat, 1))]
+                finally:
+                    probe.close()
+            measured[backend] = {"cycles": cycles, "clicks": [c for c in clicks if c is not None], "findings": [opened.get("findings", 0)]}
+    finally:
+        database.stop()
+    report.raw["store"] = measured
+    pg, lite = measured["postgresql"], measured["sqlite"]
+    report.rows += [
+        Row(report.size, "check cycle, steady, PostgreSQL store", median(pg["cycles"]), median(lite["cycles"]), "s",
+            "the same with the SQLite store", f"{int(pg['findings'][0])} findings, incidents open; median of {len(pg['cycles'])}"),
+        Row(report.size, "click (Acknowledge), PostgreSQL store", median(pg["clicks"]) if pg["clicks"] else None,
+            median(lite["clicks"]) if lite["clicks"] else None, "s", "the same with the SQLite store",
+            "store, outbox and the Slack edit and thread note, on the leader"),
+    ]
+    say(f"[{report.size}] store: cycle {median(pg['cycles']):.3f}s on PostgreSQL, {median(lite['cycles']):.3f}s on SQLite")
 
 
 def _acks(report: SizeReport, world: World, sender: SlackSender, say: Callable[[str], None]) -> None:
