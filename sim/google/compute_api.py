@@ -1,19 +1,27 @@
-"""compute.googleapis.com v1, the part the bot reads: node-pool instance groups and their VMs.
+"""compute.googleapis.com v1, the part the bot and gcloud read: instance groups, VMs, zones, the project.
 
 The bot compares the VMs of each zonal instance group with the nodes that
-registered; these are the calls that give it the VM side.
+registered; these are the calls that give it the VM side. ``gcloud compute
+instances list`` without a zone reads the aggregated list (every zone, empty
+ones with Compute's NO_RESULTS_ON_PAGE warning), ``gcloud compute zones list``
+the zones and ``gcloud compute project-info describe`` the project.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
+from sim.google import geography, names
 from sim.google.errors import GoogleApiError, google_middleware
 from sim.google.paging import fingerprint, page
 from sim.google.state import GoogleState
+from sim.google.timestamps import parse_timestamp
 from sim.world import World
 
 DEFAULT_MAX_RESULTS = 500
+PROJECT_LEAD = timedelta(days=30)
 
 
 class ComputeApi:
@@ -25,6 +33,15 @@ class ComputeApi:
         if project != self._google.project:
             raise GoogleApiError(403, f"Required 'compute.instances.list' permission for 'projects/{project}'")
         return project, zone
+
+    def _project(self, request: web.Request, permission: str) -> str:
+        project = request.match_info["project"]
+        if project != self._google.project:
+            raise GoogleApiError(403, f"Required '{permission}' permission for 'projects/{project}'")
+        return project
+
+    def _zones(self) -> list[str]:
+        return geography.zones([i["zone"].rsplit("/", 1)[-1] for i in self._google.instances()])
 
     @staticmethod
     def _max_results(request: web.Request) -> int:
@@ -77,6 +94,84 @@ class ComputeApi:
             body["nextPageToken"] = token
         return web.json_response(body)
 
+    async def aggregated_instances(self, request: web.Request) -> web.Response:
+        """Every VM by zone, paged over the VMs; zones without any carry Compute's warning."""
+        project = self._project(request, "compute.instances.list")
+        vms = self._google.instances()
+        query = fingerprint("aggregated/instances")
+        chunk, token = page(vms, self._max_results(request), request.query.get("pageToken"), query=query)
+        items: dict[str, object] = {}
+        for vm in chunk:
+            scope = "zones/" + vm["zone"].rsplit("/", 1)[-1]
+            items.setdefault(scope, {"instances": []})["instances"].append(vm)  # type: ignore[index]
+        if not request.query.get("pageToken"):
+            used = {"zones/" + vm["zone"].rsplit("/", 1)[-1] for vm in vms}
+            for zone in self._zones():
+                scope = f"zones/{zone}"
+                if scope not in used:
+                    items[scope] = {"warning": _no_results(scope)}
+        body: dict[str, object] = {
+            "kind": "compute#instanceAggregatedList",
+            "id": f"projects/{project}/aggregated/instances",
+            "items": dict(sorted(items.items())),
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/instances",
+        }
+        if token:
+            body["nextPageToken"] = token
+        return web.json_response(body)
+
+    async def list_zones(self, request: web.Request) -> web.Response:
+        project = self._project(request, "compute.zones.list")
+        zones = [geography.zone_resource(project, zone) for zone in self._zones()]
+        chunk, token = page(zones, self._max_results(request), request.query.get("pageToken"), query=fingerprint("zones"))
+        body: dict[str, object] = {
+            "kind": "compute#zoneList",
+            "id": f"projects/{project}/zones",
+            "items": chunk,
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones",
+        }
+        if token:
+            body["nextPageToken"] = token
+        return web.json_response(body)
+
+    async def get_zone(self, request: web.Request) -> web.Response:
+        project = self._project(request, "compute.zones.get")
+        zone = request.match_info["zone"]
+        if zone not in self._zones():
+            raise GoogleApiError(404, f"The resource 'projects/{project}/zones/{zone}' was not found")
+        return web.json_response(geography.zone_resource(project, zone))
+
+    async def get_project(self, request: web.Request) -> web.Response:
+        """The project as Compute sees it; its CPU quota's usage is what its VMs have."""
+        project = self._project(request, "compute.projects.get")
+        vms = self._google.instances()
+        clusters = self._google.clusters()
+        moments = [parse_timestamp(c["createTime"]) for c in clusters if c.get("createTime")]
+        moments += [parse_timestamp(v["creationTimestamp"]) for v in vms]
+        first = min([m for m in moments if m is not None], default=self._google.clock.now())
+        created = (first - PROJECT_LEAD).isoformat(timespec="milliseconds")  # the project came before anything in it
+        resource = geography.project_resource(project, created)
+        cpus = sum(_vcpus(v["machineType"]) for v in vms if v.get("status") == "RUNNING")
+        for quota in resource["quotas"]:
+            if quota["metric"] == "CPUS_ALL_REGIONS":
+                quota["usage"] = cpus
+        return web.json_response(resource)
+
+
+def _vcpus(machine_type_url: str) -> int:
+    """vCPUs of a machine type by its name: the number at its end (e2-standard-4), 2 for e2's shared-core types."""
+    name = machine_type_url.rsplit("/", 1)[-1]
+    last = name.rsplit("-", 1)[-1]
+    return int(last) if last.isdigit() else 2
+
+
+def _no_results(scope: str) -> dict[str, object]:
+    return {
+        "code": "NO_RESULTS_ON_PAGE",
+        "message": f"There are no results for scope '{scope}' on this page.",
+        "data": [{"key": "scope", "value": scope}],
+    }
+
 
 def _not_found(project: str, zone: str, collection: str, name: str) -> GoogleApiError:
     return GoogleApiError(404, f"The resource 'projects/{project}/zones/{zone}/{collection}/{name}' was not found")
@@ -90,4 +185,8 @@ def build_app(world: World) -> web.Application:
     app.router.add_get(f"{base}/instanceGroupManagers/{{igm}}", api.get_instance_group_manager)
     app.router.add_get(f"{base}/instances", api.list_instances)
     app.router.add_get(f"{base}/instances/{{instance}}", api.get_instance)
+    app.router.add_get("/compute/v1/projects/{project}/aggregated/instances", api.aggregated_instances)
+    app.router.add_get("/compute/v1/projects/{project}/zones", api.list_zones)
+    app.router.add_get(base, api.get_zone)
+    app.router.add_get("/compute/v1/projects/{project}", api.get_project)
     return app

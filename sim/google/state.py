@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sim.clock import SimClock, rfc3339_nanos
-from sim.google import names, network
+from sim.google import geography, names, network
 from sim.google.timestamps import parse_timestamp
 
 Json = dict[str, Any]
@@ -226,7 +226,7 @@ class GoogleState:
                 "subnetwork": network.subnetwork_url(self.project, region),
                 "networkIP": network_ip,
                 "stackType": "IPV4_ONLY",
-                "fingerprint": names.numeric_id("nic", self.project, zone, name)[:11],
+                "fingerprint": geography.fingerprint("nic", self.project, zone, name),
             }
             if external is None:
                 external = not (owner and owner[0].get("privateClusterConfig", {}).get("enablePrivateNodes"))
@@ -256,7 +256,14 @@ class GoogleState:
                 "networkInterfaces": [nic],
                 "labels": all_labels,
                 "selfLink": names.instance_url(self.project, zone, name),
+                "canIpForward": True,
+                "scheduling": {"automaticRestart": True, "onHostMaintenance": "MIGRATE", "preemptible": False, "provisioningModel": "STANDARD"},
+                "serviceAccounts": [
+                    {"email": geography.default_service_account(self.project), "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}
+                ],
             }
+            if owner is not None:
+                instance["tags"] = {"items": [f"gke-{owner[0]['name']}-{names.pool_hash(owner[0]['name'], '', owner[0]['location'])}-node"]}
             group = self._groups.get((zone, igm)) or self._new_group(zone, igm)
             self._instances[(zone, name)] = instance
             members = self._members.setdefault((zone, igm), [])
