@@ -127,6 +127,7 @@ def generate(
         resource = _cluster_resource(cluster, location, zone_names, shapes, vms, stray)
         resource["createTime"] = (created - timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         world.google.add_cluster(resource)
+        world.kube.bind_version(lambda: _master_version(world, location, cluster))
         late = {vm.name for vm in stray}
         records: dict[str, dict[str, Any]] = {}
         for vm in sorted(vms + stray, key=lambda v: (v.zone, v.pool, v.name)):
@@ -175,6 +176,12 @@ def generate(
         events += _node_events(result, now)
         world.kube.bulk_load("events", events)
     return result
+
+
+def _master_version(world: World, location: str, cluster: str) -> str | None:
+    """/version is GKE's currentMasterVersion, as in a loaded scenario."""
+    version = (world.google.get_cluster(location, cluster) or {}).get("currentMasterVersion")
+    return f"v{version}" if version else None
 
 
 # -- shapes ---------------------------------------------------------------------------

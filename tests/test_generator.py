@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -158,3 +160,34 @@ def test_sizes_that_cannot_be_made_are_refused() -> None:
         generate(World(), nodes=0, pods=10)
     with pytest.raises(ValueError):
         generate(World(), nodes=3, pods=10, zones=0)
+
+
+def test_generated_nodes_are_their_vms_through_the_clients(generated: tuple[World, GeneratedCluster], server: SimServer) -> None:
+    """The benchmark's cluster keeps one identity per machine too, read with the kubernetes and Compute clients."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import compute_v1
+    from google.cloud.compute_v1.services.instances.transports.rest import InstancesRestTransport
+    from kubernetes import client as kube_client
+
+    world, cluster = generated
+    assert server.endpoints is not None
+    instances = compute_v1.InstancesClient(
+        transport=InstancesRestTransport(
+            host=server.endpoints.compute.removeprefix("http://"), url_scheme="http", credentials=AnonymousCredentials()
+        )
+    )
+    with kube_client.ApiClient(kube_client.Configuration(host=server.endpoints.kube)) as api:
+        core = kube_client.CoreV1Api(api)
+        nodes = core.list_node().items
+        assert kube_client.VersionApi(api).get_code().git_version == "v" + world.google.clusters()[0]["currentMasterVersion"]
+        leases = {lease.metadata.name for lease in kube_client.CoordinationV1Api(api).list_namespaced_lease("kube-node-lease").items}
+    assert leases == {node.metadata.name for node in nodes}
+    subnet = ipaddress.IPv4Network("10.128.0.0/20")  # us-central1's default subnet
+    for node in nodes:
+        zone = node.metadata.labels["topology.kubernetes.io/zone"]
+        vm = instances.get(project=world.project, zone=zone, instance=node.metadata.name)
+        internal = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+        assert node.metadata.annotations["container.googleapis.com/instance_id"] == str(vm.id)
+        assert internal == vm.network_interfaces[0].network_i_p and ipaddress.IPv4Address(internal) in subnet
+        assert node.spec.pod_cidr == vm.network_interfaces[0].alias_ip_ranges[0].ip_cidr_range
+        assert node.metadata.creation_timestamp > datetime.fromisoformat(vm.creation_timestamp)
