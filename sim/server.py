@@ -62,6 +62,7 @@ class Endpoints:
     logging: str  # logging.googleapis.com stand-in
     slack: str  # Slack Web API base URL, ending in /api/
     kube_tls: str = ""  # the same Kubernetes API over HTTPS (sim.kube.tls): kubectl sends credentials only there
+    resourcemanager: str = ""  # cloudresourcemanager.googleapis.com stand-in (projects.get)
 
     @property
     def slack_root(self) -> str:
@@ -73,6 +74,7 @@ def build_apps(world: World) -> dict[str, web.Application]:
     from sim.google.compute_api import build_app as compute_app
     from sim.google.gke_api import build_app as gke_app
     from sim.google.logging_api import build_app as logging_app
+    from sim.google.resourcemanager_api import build_app as resourcemanager_app
     from sim.kube.api import build_app as kube_app
     from sim.slack.api import build_app as slack_app
 
@@ -82,6 +84,7 @@ def build_apps(world: World) -> dict[str, web.Application]:
         "compute": compute_app(world),
         "logging": logging_app(world),
         "slack": slack_app(world),
+        "resourcemanager": resourcemanager_app(world),
     }
 
 
@@ -124,6 +127,7 @@ class SimServer:
                 logging=urls["logging"],
                 slack=urls["slack"] + "/api/",
                 kube_tls=urls.get("kube_tls", ""),
+                resourcemanager=urls["resourcemanager"],
             )
             started.set()
             self._loop.run_forever()

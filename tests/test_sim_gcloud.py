@@ -50,6 +50,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scenario, 
             "CLOUDSDK_CORE_PROJECT": spec.project,
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": server.endpoints.compute + "/compute/v1/",
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER": server.endpoints.gke + "/",
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER": server.endpoints.resourcemanager + "/",
             "KUBECONFIG": str(write_kubeconfig(home / "kubeconfig", server.endpoints.kube_tls)),
         }
         yield scenario, env
@@ -118,6 +119,19 @@ def test_the_project_is_the_one_the_vms_run_in(setup: tuple[Scenario, dict[str, 
     assert cpus["usage"] == 4 * 3, "three e2-standard-4 VMs"
     cluster = gcloud(env, "container", "clusters", "describe", scenario.cluster_name, f"--zone={scenario.location}")
     assert when(project["creationTimestamp"]) < when(cluster["createTime"]) < when(vm["creationTimestamp"])
+
+
+def test_projects_describe_gives_the_number_the_service_account_is_named_after(setup: tuple[Scenario, dict[str, str]]) -> None:
+    scenario, env = setup
+    described = gcloud(env, "projects", "describe", scenario.project)
+    assert (described["projectId"], described["lifecycleState"]) == (scenario.project, "ACTIVE")
+    compute = gcloud(env, "compute", "project-info", "describe")
+    assert compute["defaultServiceAccount"] == f"{described['projectNumber']}-compute@developer.gserviceaccount.com"
+    assert when(described["createTime"]) == when(compute["creationTimestamp"])
+    assert GCLOUD is not None
+    refused = subprocess.run([GCLOUD, "projects", "describe", "someone-else"], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "does not have permission" in refused.stderr, refused.stderr
 
 
 def test_gcloud_and_kubectl_agree_on_the_control_planes_version(setup: tuple[Scenario, dict[str, str]]) -> None:

@@ -9,19 +9,15 @@ the zones and ``gcloud compute project-info describe`` the project.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aiohttp import web
 
 from sim.google import geography, names
 from sim.google.errors import GoogleApiError, google_middleware
 from sim.google.paging import fingerprint, page
 from sim.google.state import GoogleState
-from sim.google.timestamps import parse_timestamp
 from sim.world import World
 
 DEFAULT_MAX_RESULTS = 500
-PROJECT_LEAD = timedelta(days=30)
 
 
 class ComputeApi:
@@ -145,11 +141,7 @@ class ComputeApi:
         """The project as Compute sees it; its CPU quota's usage is what its VMs have."""
         project = self._project(request, "compute.projects.get")
         vms = self._google.instances()
-        clusters = self._google.clusters()
-        moments = [parse_timestamp(c["createTime"]) for c in clusters if c.get("createTime")]
-        moments += [parse_timestamp(v["creationTimestamp"]) for v in vms]
-        first = min([m for m in moments if m is not None], default=self._google.clock.now())
-        created = (first - PROJECT_LEAD).isoformat(timespec="milliseconds")  # the project came before anything in it
+        created = geography.project_created(self._google.clusters(), vms, self._google.clock.now()).isoformat(timespec="milliseconds")
         resource = geography.project_resource(project, created)
         cpus = sum(_vcpus(v["machineType"]) for v in vms if v.get("status") == "RUNNING")
         for quota in resource["quotas"]:

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from sim.google import names
+from sim.google.timestamps import parse_timestamp
+
+PROJECT_LEAD = timedelta(days=30)  # a project is made a while before anything in it
 
 # Zone letters per region: not every region has a, b and c.
 ZONE_LETTERS: dict[str, str] = {
@@ -107,3 +111,10 @@ def project_resource(project: str, created: str) -> dict[str, Any]:
         "defaultNetworkTier": "PREMIUM",
         "vmDnsSetting": "ZONAL_ONLY",
     }
+
+
+def project_created(clusters: list[dict[str, Any]], instances: list[dict[str, Any]], now: datetime) -> datetime:
+    """When the project was created: a month before its first cluster or VM (or before now, when empty)."""
+    moments = [parse_timestamp(c["createTime"]) for c in clusters if c.get("createTime")]
+    moments += [parse_timestamp(v["creationTimestamp"]) for v in instances]
+    return min([m for m in moments if m is not None], default=now) - PROJECT_LEAD
