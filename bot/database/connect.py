@@ -9,7 +9,6 @@ whatever driver the URL names; ``postgres://`` is accepted for
 
 from __future__ import annotations
 
-import logging
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +18,6 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from bot.settings import ConfigError, Settings, StateConfig
-
-log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "k8s-chatops"
 STORE_FILENAME = "incidents.sqlite3"  # in state_dir, when no database URL is configured
@@ -117,6 +114,7 @@ def advisory_lock(engine: Engine, name: str, *, wait_seconds: float | None = Non
         try:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
         except OperationalError as exc:
+            connection.invalidate()  # never back into the pool with this session's timeouts changed
             if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
                 raise DatabaseError(
                     f"another replica held the {name} lock on {shown(engine.url)} for more than {wait_seconds:g} s"
