@@ -401,10 +401,6 @@ class IncidentStore:
         with self.session() as s:
             return list(s.scalars(select(OutboxEntry).where(OutboxEntry.status == "pending").order_by(OutboxEntry.id)))
 
-    def outbox(self) -> list[OutboxEntry]:
-        with self.session() as s:
-            return list(s.scalars(select(OutboxEntry).order_by(OutboxEntry.id)))
-
     def claim_next(self, now: datetime) -> OutboxEntry | None:
         """The oldest pending entry, claimed for sending, if it is due and nobody else sends it; else None.
 
