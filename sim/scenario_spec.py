@@ -57,6 +57,9 @@ class ClusterSpec(BaseModel):
     version: str = "1.30.5-gke.1014001"
     release_channel: str | None = "REGULAR"
     maintenance_window: dict[str, str] | None = None
+    # How the API is down while a zonal control plane is replaced: connections refused (nothing listens),
+    # accepted and never answered, or a 503 Status.
+    master_outage: Literal["refuse", "timeout", "503"] = "refuse"
 
 
 class WorkloadSpec(BaseModel):

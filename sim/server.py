@@ -98,6 +98,9 @@ class SimServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
+        self._kube_runner: web.AppRunner | None = None
+        self._kube_sites: list[web.TCPSite] = []  # open while the control plane listens
+        self._kube_ports: dict[str, int] = {}  # kept across an outage: the API comes back where it was
         self.endpoints: Endpoints | None = None
         self.traffic = Traffic()
 
@@ -129,6 +132,9 @@ class SimServer:
                 kube_tls=urls.get("kube_tls", ""),
                 resourcemanager=urls["resourcemanager"],
             )
+            self.world.faults.on_kube_outage(self._outage_changed)
+            if self.world.faults.kube_outage == "refuse":
+                self._loop.run_until_complete(self._kube_listen(False))
             started.set()
             self._loop.run_forever()
             self._loop.run_until_complete(self._shutdown())
@@ -157,7 +163,45 @@ class SimServer:
                 secure = web.TCPSite(runner, self.host, self._ports.get("kube_tls", 0), ssl_context=tls.server_context())
                 await secure.start()
                 urls["kube_tls"] = f"https://{self.host}:{runner.addresses[1][1]}"
+                self._kube_runner, self._kube_sites = runner, [site, secure]
+                self._kube_ports = {"kube": port, "kube_tls": runner.addresses[1][1]}
         return urls
+
+    def _outage_changed(self, mode: str) -> None:
+        """``faults.kube_outage`` was set: stop listening for "refuse", listen again otherwise."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        future = asyncio.run_coroutine_threadsafe(self._kube_listen(mode != "refuse"), loop)
+        if self._thread is threading.current_thread():  # on the loop itself it runs next
+            return
+        # A timeline step holds the world's lock, which a request on the loop may be waiting for: wait only a
+        # moment then, and let the loop finish later (meanwhile the API drops requests instead of answering).
+        holding = getattr(self.world.lock, "_is_owned", lambda: False)()
+        try:
+            future.result(1.0 if holding else 10.0)
+        except TimeoutError:
+            if not holding:
+                raise
+
+    async def _kube_listen(self, listening: bool) -> None:
+        """Open or close the Kubernetes API's two ports (plain and TLS); a closed port refuses connections."""
+        runner = self._kube_runner
+        if runner is None or listening == bool(self._kube_sites):
+            return
+        if not listening:
+            for site in self._kube_sites:
+                await site.stop()
+            self._kube_sites = []
+            if runner.server is not None:  # the process is gone: its open connections close with it
+                for connection in list(runner.server.connections):
+                    connection.force_close()
+            return
+        plain = web.TCPSite(runner, self.host, self._kube_ports["kube"])
+        secure = web.TCPSite(runner, self.host, self._kube_ports["kube_tls"], ssl_context=tls.server_context())
+        for site in (plain, secure):
+            await site.start()
+        self._kube_sites = [plain, secure]
 
     async def _shutdown(self) -> None:
         for runner in reversed(self._runners):

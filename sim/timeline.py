@@ -2,8 +2,9 @@
 
 Steps change the world the way the real event would: a control-plane upgrade
 is a GKE operation that runs, reports progress and finishes; on a zonal
-cluster the Kubernetes API answers 503 for as long as it runs (a regional one
-keeps serving from its other replicas). Nodes going NotReady, Unknown or
+cluster the Kubernetes API is gone for as long as it runs (connections
+refused, or as the cluster's ``master_outage`` says: never answered, or 503;
+a regional one keeps serving from its other replicas). Nodes going NotReady, Unknown or
 Ready, a zone failing, pods created mid-scenario and operations that abort are
 in ``sim.trouble``.
 """
@@ -67,8 +68,12 @@ def _start_operation(scenario: Scenario, params: dict[str, Any]) -> None:
     if op_type == "UPGRADE_MASTER":
         world.google.update_cluster(scenario.location, scenario.cluster_name, status="RECONCILING",
                                     statusMessage="Upgrading control plane.")
-        if scenario.zonal:
-            world.faults.kube_down = True
+        if scenario.zonal:  # the one replica is replaced: its endpoint refuses, stalls or (rarely) answers 503
+            outage = scenario.spec.cluster.master_outage
+            if outage == "503":
+                world.faults.kube_down = True
+            else:
+                world.faults.kube_outage = outage
 
 
 def _progress_operation(scenario: Scenario, params: dict[str, Any]) -> None:
@@ -96,6 +101,8 @@ def _finish_operation(scenario: Scenario, params: dict[str, Any], *, failed: boo
             updates["currentMasterVersion"] = to_version
         world.google.update_cluster(scenario.location, scenario.cluster_name, **updates)
         world.faults.kube_down = False
+        if world.faults.kube_outage:
+            world.faults.kube_outage = ""
     elif op_type == "UPGRADE_NODES" and not failed and to_version:
         _node_pool_upgraded(scenario, op["targetLink"].rsplit("/", 1)[-1], to_version)
 

@@ -9,6 +9,7 @@ one does (a control plane down mid-upgrade, Slack rate limiting, ...).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sim.clock import SimClock
@@ -17,12 +18,17 @@ from sim.kube import apps, controllers
 from sim.kube.store import KubeStore
 from sim.slack.workspace import SlackWorkspace
 
+OUTAGES = frozenset({"", "refuse", "timeout"})
+
 
 @dataclass
 class Faults:
     """Misbehaviour to inject; every counter is consumed one request at a time."""
 
-    kube_down: bool = False  # every Kubernetes API request answers 503
+    kube_down: bool = False  # every Kubernetes API request answers 503 ServiceUnavailable
+    # The control plane gone, as during a zonal master upgrade: "refuse" (nothing listens on the API's ports:
+    # connection refused, open connections dropped) or "timeout" (connections accepted, never answered).
+    kube_outage: str = ""
     kube_delay_seconds: float = 0.0  # real delay before each Kubernetes answer (timeout tests)
     metrics_api_missing: bool = False  # metrics-server not installed: no metrics.k8s.io in discovery, its URLs 404
     gke_errors: list[int] = field(default_factory=list)  # HTTP codes for the next GKE requests
@@ -43,6 +49,20 @@ class Faults:
     # (a bot killed meanwhile never learns that Slack accepted).
     slack_hold_after_accept: dict[str, int] = field(default_factory=dict)
     slack_hold_seconds: float = 60.0
+
+    _listeners: list[Callable[[str], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "kube_outage" and value not in OUTAGES:
+            raise ValueError(f"kube_outage must be one of {sorted(OUTAGES)}, not {value!r}")
+        super().__setattr__(name, value)
+        if name == "kube_outage":
+            for listener in list(getattr(self, "_listeners", ())):
+                listener(str(value))
+
+    def on_kube_outage(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with the mode each time ``kube_outage`` is set (the server opens or closes its ports)."""
+        self._listeners.append(listener)
 
     def take(self, queue: list[int]) -> int | None:
         return queue.pop(0) if queue else None

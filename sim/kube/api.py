@@ -88,6 +88,8 @@ async def faults_and_errors(request: web.Request, handler: Handler) -> web.Strea
     faults = world.faults
     if faults.kube_delay_seconds > 0:
         await asyncio.sleep(faults.kube_delay_seconds)
+    if faults.kube_outage:
+        return await _gone(request)
     if faults.kube_down:
         return status_response(KubeError(503, "the server is currently unable to handle the request", reason="ServiceUnavailable"))
     try:
@@ -97,6 +99,17 @@ async def faults_and_errors(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except KubeError as error:
         return status_response(error)
+
+
+async def _gone(request: web.Request) -> web.Response:
+    """No control plane to answer: the connection is dropped ("refuse": only connections opened
+    before the ports closed get here) or held unanswered until the outage ends ("timeout")."""
+    faults = request.app[WORLD].faults
+    while faults.kube_outage == "timeout":
+        await asyncio.sleep(0.05)
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=503)  # written nowhere: the connection is gone
 
 
 def _anonymous_forbidden(request: web.Request) -> KubeError:
