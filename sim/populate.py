@@ -48,6 +48,10 @@ def populate(world: World, spec: ScenarioSpec) -> Scenario:
     rooms: list[NodeRoom] = []
     for namespace in SYSTEM_NAMESPACES:
         world.kube.upsert("namespaces", {"metadata": {"name": namespace, "creationTimestamp": rfc3339(cluster_created + timedelta(minutes=1))}})
+    cluster_resource = world.google.get_cluster(cluster.location, cluster.name) or {}
+    for service in addons.cluster_services(cluster_resource.get("servicesIpv4Cidr", "34.118.224.0/20"),
+                                           rfc3339(cluster_created + timedelta(minutes=1))):
+        world.kube.upsert("services", service)
     for namespace in sorted({w.namespace for w in spec.workloads} - set(SYSTEM_NAMESPACES)):
         world.kube.upsert("namespaces", {"metadata": {"name": namespace, "creationTimestamp": rfc3339(oldest + timedelta(minutes=5))}})
     for pool in spec.node_pools:

@@ -162,7 +162,7 @@ def test_anonymous_requests_get_rbacs_answer_when_the_world_says_so(world: World
 def test_discovery_lists_the_verbs_served_and_each_one_works_on_a_lease(api: kube_client.ApiClient) -> None:
     core = kube_client.CoreV1Api(api).get_api_resources()
     assert {r.name: r.verbs for r in core.resources if "/" not in r.name} == {
-        name: VERBS for name in ("events", "namespaces", "nodes", "pods")
+        name: VERBS for name in ("events", "namespaces", "nodes", "pods", "services")
     }
     leases = kube_client.CoordinationV1Api(api)
     [entry] = [r for r in leases.get_api_resources().resources if r.name == "leases"]

@@ -11,6 +11,7 @@ allocatable CPU.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,3 +168,40 @@ def addon_pod(addon: Addon, cluster: str, name: str, *, node: str | None, create
         owner=("ReplicaSet", replica_set), created=created, unschedulable_message=message,
     )
     return _shape(pod, addon.containers, CLUSTER_CRITICAL)
+
+
+def cluster_services(services_cidr: str, created: str) -> list[Json]:
+    """The Services every GKE cluster has: ``kubernetes`` in default (the API server, the range's
+    first address) and ``kube-dns`` in kube-system (the tenth), which ``kubectl cluster-info`` lists."""
+    base = ipaddress.ip_network(services_cidr, strict=False).network_address
+    api = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kubernetes", "namespace": "default", "creationTimestamp": created,
+                     "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {
+            "type": "ClusterIP", "clusterIP": str(base + 1), "clusterIPs": [str(base + 1)],
+            "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster",
+            "sessionAffinity": "None",
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}],
+        },
+        "status": {"loadBalancer": {}},
+    }
+    dns = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system", "creationTimestamp": created,
+                     "labels": {"addonmanager.kubernetes.io/mode": "Reconcile", "k8s-app": "kube-dns",
+                                "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "KubeDNS"}},
+        "spec": {
+            "type": "ClusterIP", "clusterIP": str(base + 10), "clusterIPs": [str(base + 10)],
+            "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster",
+            "sessionAffinity": "None", "selector": {"k8s-app": "kube-dns"},
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+            ],
+        },
+        "status": {"loadBalancer": {}},
+    }
+    return [api, dns]

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sim.kube import auth, discovery, logs, metrics, status, tables
+from sim.kube import auth, discovery, logs, metrics, reviews, status, tables
 from sim.kube import patch as patching
 from sim.kube.resources import RESOURCES, SUBRESOURCES, Resource
 from sim.kube.selectors import parse_field_selector, parse_label_selector
@@ -378,7 +378,9 @@ def pod_log(request: web.Request, target: Target) -> web.Response:
         raise status.not_found(res, name)
     container = logs.choose_container(pod, request.query.get("container") or None)
     lines = world.kube.pod_log(namespace, name, container)
-    if not lines:
+    if _flag(request, "previous"):
+        lines = logs.previous_lines(pod, container, lines)
+    elif not lines:
         logs.check_started(pod, container)
     body = logs.render(
         lines,
@@ -390,6 +392,36 @@ def pod_log(request: web.Request, target: Target) -> web.Response:
         limit_bytes=_int_param(request, "limitBytes"),
     )
     return web.Response(body=body, content_type="text/plain")
+
+
+def _requester(request: web.Request) -> str:
+    return auth.authenticate(request.headers.get("Authorization"), request.app[WORLD].kube.tokens)
+
+
+async def _review_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise status.bad_request("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise status.bad_request("the request body is not an object")
+    return body
+
+
+async def self_subject_review(request: web.Request) -> web.Response:
+    """``kubectl auth whoami``: the user this request was authenticated as."""
+    world = request.app[WORLD]
+    await _review_body(request)
+    return json_response(reviews.self_subject_review(_requester(request), world.kube), 201)
+
+
+async def self_subject_access_review(request: web.Request) -> web.Response:
+    """``kubectl auth can-i``: whether this request's user may do what the review asks."""
+    world = request.app[WORLD]
+    body = await _review_body(request)
+    with world.lock:
+        review = reviews.self_subject_access_review(body, _requester(request), world.kube)
+    return json_response(review, 201)
 
 
 async def version(request: web.Request) -> web.Response:
@@ -425,6 +457,8 @@ def build_app(world: World) -> web.Application:
         app.router.add_get(probe, health)
     app.router.add_get("/api", api_root)
     app.router.add_get("/apis", apis_root)
+    app.router.add_post(f"/apis/{reviews.AUTHENTICATION}/selfsubjectreviews", self_subject_review)
+    app.router.add_post(f"/apis/{reviews.AUTHORIZATION}/selfsubjectaccessreviews", self_subject_access_review)
     app.router.add_route("*", "/api/{tail:.+}", handle_resource)
     app.router.add_route("*", "/apis/{tail:.+}", handle_resource)
     app.router.add_route("*", "/{tail:.*}", unknown)

@@ -48,6 +48,20 @@ def check_started(pod: dict[str, Any], container: str) -> None:
             raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
 
 
+def previous_lines(pod: dict[str, Any], container: str, lines: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
+    """``previous=true``: the lines of the container's last terminated run, or the 400 when it has none."""
+    status = pod.get("status") or {}
+    for entry in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if entry.get("name") != container:
+            continue
+        terminated = (entry.get("lastState") or {}).get("terminated")
+        if terminated and entry.get("restartCount"):
+            ended = parse_time(terminated.get("finishedAt"))
+            return [line for line in lines if ended is None or line[0] <= ended]
+    name = pod["metadata"]["name"]
+    raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+
+
 def go_nanos(moment: datetime) -> str:
     """RFC3339Nano as Go prints it (trailing zeros of the fraction dropped)."""
     text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")

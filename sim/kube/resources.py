@@ -48,6 +48,7 @@ RESOURCES: dict[str, Resource] = {
         Resource("nodes", "Node", "", "v1", False, ("no",), singular="node"),
         Resource("pods", "Pod", "", "v1", True, ("po",), singular="pod"),
         Resource("events", "Event", "", "v1", True, ("ev",), singular="event"),
+        Resource("services", "Service", "", "v1", True, ("svc",), singular="service"),
         Resource("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", True, ("pdb",), singular="poddisruptionbudget"),
         Resource("leases", "Lease", "coordination.k8s.io", "v1", True, (), singular="lease"),
         Resource("deployments", "Deployment", "apps", "v1", True, ("deploy",), singular="deployment"),
@@ -67,7 +68,7 @@ SUBRESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 # Kinds `kubectl get all` lists (their discovery entry names the category "all").
-CATEGORY_ALL = ("pods", "deployments", "statefulsets", "daemonsets")
+CATEGORY_ALL = ("pods", "services", "deployments", "statefulsets", "daemonsets")
 
 
 def resource(plural: str) -> Resource:

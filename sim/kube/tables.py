@@ -351,10 +351,42 @@ def daemonset_row(obj: dict[str, Any], now: datetime) -> Row:
     ]
 
 
+SERVICE_COLUMNS: list[Column] = [
+    NAME,
+    ("Type", "string", 0, "type determines how the Service is exposed."),
+    ("Cluster-IP", "string", 0, "clusterIP is the IP address of the service."),
+    ("External-IP", "string", 0, "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."),
+    ("Port(s)", "string", 0, "The list of ports that are exposed by this service."),
+    AGE,
+    ("Selector", "string", 1, "Route service traffic to pods with label keys and values matching this selector."),
+]
+
+
+def service_row(service: dict[str, Any], now: datetime) -> Row:
+    spec = service.get("spec") or {}
+    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    external = [i.get("ip") or i.get("hostname") for i in ingress] + list(spec.get("externalIPs") or [])
+    ports = ",".join(
+        f"{p['port']}:{p['nodePort']}/{p.get('protocol', 'TCP')}" if p.get("nodePort") else f"{p['port']}/{p.get('protocol', 'TCP')}"
+        for p in spec.get("ports") or []
+    )
+    selector = spec.get("selector") or {}
+    return [
+        _meta(service).get("name"),
+        spec.get("type", "ClusterIP"),
+        spec.get("clusterIP") or "<none>",
+        ",".join(e for e in external if e) or ("<pending>" if spec.get("type") == "LoadBalancer" else "<none>"),
+        ports or "<none>",
+        since(_meta(service).get("creationTimestamp"), now),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+    ]
+
+
 PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], Row]]] = {
     "nodes": (NODE_COLUMNS, node_row),
     "pods": (POD_COLUMNS, pod_row),
     "events": (EVENT_COLUMNS, event_row),
+    "services": (SERVICE_COLUMNS, service_row),
     "namespaces": (NAMESPACE_COLUMNS, namespace_row),
     "leases": (LEASE_COLUMNS, lease_row),
     "poddisruptionbudgets": (PDB_COLUMNS, pdb_row),
