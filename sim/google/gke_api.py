@@ -1,4 +1,4 @@
-"""container.googleapis.com v1, read side: clusters, node pools and operations.
+"""container.googleapis.com v1, read side: clusters, node pools, operations and the server config.
 
 Both URL families are served: ``projects/P/locations/L/...`` (what the client
 sends when called with ``name=`` / ``parent=``) and the legacy
@@ -70,6 +70,41 @@ class GkeApi:
         return web.json_response(op)
 
 
+    async def get_server_config(self, request: web.Request) -> web.Response:
+        """What GKE offers in a location: the versions the world's clusters run and the ones their
+        upgrades install, newest first, per release channel, with the default image types."""
+        self._scope(request)
+        return web.json_response(server_config(self._google))
+
+
+# Versions GKE offers beside whatever the world's clusters run (newest first once merged).
+OFFERED = ("1.31.1-gke.1146000", "1.30.5-gke.1014001", "1.29.9-gke.1177000")
+CHANNELS = ("RAPID", "REGULAR", "STABLE")
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.replace("-gke.", ".").split(".") if part.isdigit())
+
+
+def server_config(google: GoogleState) -> dict[str, Any]:
+    running = {c.get("currentMasterVersion", "") for c in google.clusters("-")}
+    running |= {p.get("version", "") for c in google.clusters("-") for p in c.get("nodePools", [])}
+    versions = sorted({v for v in running | set(OFFERED) if v}, key=_version_key, reverse=True)
+    default = next((v for v in versions if v in OFFERED[1:]), versions[0])
+    channels = [
+        {"channel": channel, "defaultVersion": versions[min(index, len(versions) - 1)], "validVersions": versions[index:] or versions[-1:]}
+        for index, channel in enumerate(CHANNELS)
+    ]
+    return {
+        "defaultClusterVersion": default,
+        "validNodeVersions": versions,
+        "defaultImageType": "COS_CONTAINERD",
+        "validImageTypes": ["COS_CONTAINERD", "UBUNTU_CONTAINERD", "WINDOWS_LTSC_CONTAINERD"],
+        "validMasterVersions": versions,
+        "channels": channels,
+    }
+
+
 def build_app(world: World) -> web.Application:
     api = GkeApi(world)
     app = web.Application(middlewares=[google_middleware(world, lambda w: w.faults.gke_errors)])
@@ -81,4 +116,6 @@ def build_app(world: World) -> web.Application:
         app.router.add_get(f"{base}/clusters/{{cluster}}/nodePools/{{pool}}", api.get_node_pool)
         app.router.add_get(f"{base}/operations", api.list_operations)
         app.router.add_get(f"{base}/operations/{{operation}}", api.get_operation)
+    app.router.add_get("/v1/projects/{project}/locations/{location}/serverConfig", api.get_server_config)
+    app.router.add_get("/v1/projects/{project}/zones/{location}/serverconfig", api.get_server_config)
     return app

@@ -21,6 +21,7 @@ from typing import Any
 from sim.clock import SimClock, rfc3339_nanos
 from sim.google import geography, names, network
 from sim.google.timestamps import parse_timestamp
+from sim.kube import tls
 
 Json = dict[str, Any]
 DEFAULT_POD_RANGE = "10.52.0.0/14"  # what GKE picks for a VPC-native cluster's pods when none is given
@@ -57,6 +58,9 @@ class GoogleState:
         region = names.region_of(location)
         cluster.setdefault("endpoint", network.external_ip(region, self.project, location, name, "control-plane"))
         cluster.setdefault("createTime", rfc3339_nanos(self.clock.now()))
+        # The CA that signed the API server's certificate (base64 of the PEM): the simulator's own, so a
+        # kubeconfig written from the cluster (gcloud container clusters get-credentials) verifies its TLS.
+        cluster.setdefault("masterAuth", {"clusterCaCertificate": tls.ca_data()})
         cluster.setdefault("network", "default")
         cluster.setdefault("subnetwork", "default")
         cluster.setdefault("clusterIpv4Cidr", DEFAULT_POD_RANGE)
