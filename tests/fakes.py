@@ -18,7 +18,7 @@ from bot.clusters import ClusterHandle, ClusterRegistry
 from bot.commands.door import Door
 from bot.commands.registry import Invocation
 from bot.errors import NotFound, Unreachable
-from bot.model.gke import Autoscaling, GkeCluster, ManagedVm, NodePool, Operation
+from bot.model.gke import Autoscaling, GkeCluster, ManagedVm, NodePool, Operation, SerialOutput
 from bot.model.kube import Condition, ContainerState, Event, Node, Pod, Resources, Usage, Workload
 from bot.model.logs import LogLine
 from bot.settings import ClusterConfig, GkeConfig, Settings
@@ -420,6 +420,7 @@ class FakeCompute:
     vms: list[ManagedVm] = field(default_factory=list)
     asked: list[list[str]] = field(default_factory=list)
     created: datetime | None = None  # what instances.get would say for VMs listed without it
+    consoles: dict[str, str] = field(default_factory=dict)  # VM name -> its serial port output
 
     def list_managed_vms(self, instance_group_urls: list[str], *, pools: Any = None) -> list[ManagedVm]:
         self.asked.append(list(instance_group_urls))
@@ -429,6 +430,13 @@ class FakeCompute:
     def with_created(self, vms: Any, *, known: Any = (), limit: int | None = None) -> list[ManagedVm]:
         times = {vm.name: vm.created for vm in known if vm.created}
         return [replace(vm, created=vm.created or times.get(vm.name) or self.created) for vm in vms]
+
+    def serial_port_tail(self, zone: str, name: str, *, max_bytes: int = 16384) -> SerialOutput:
+        """What ``consoles`` holds for the VM (by name); a VM without one answers as Compute's 404 would."""
+        if name not in self.consoles:
+            raise NotFound(f"VM {name} in {zone} was not found.")
+        text = self.consoles[name][-max_bytes:]
+        return SerialOutput(instance=name, zone=zone, contents=text, start=0, next=len(text))
 
 
 @dataclass

@@ -61,6 +61,8 @@ class GkeCluster:
     endpoint: str
     node_pools: tuple[NodePool, ...]
     autoprovisioning: bool = False
+    # Maintenance exclusions, one phrase each: "holiday-freeze: 2026-12-20 00:00 to 2027-01-05 00:00 UTC (no upgrades)".
+    maintenance_exclusions: tuple[str, ...] = ()
 
     @property
     def regional(self) -> bool:
@@ -107,3 +109,27 @@ class ManagedVm:
     current_action: str  # NONE, CREATING, RECREATING, DELETING, ...
     created: datetime | None = None
     pool: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SerialOutput:
+    """What a VM wrote to a serial port (port 1 is its console), as Compute Engine keeps it.
+
+    Compute keeps the last megabyte; ``start`` is where ``contents`` begins
+    among every byte the port ever wrote and ``next`` where the next read
+    would begin, so a tail asked for with a negative start says how much came
+    before it.
+    """
+
+    instance: str
+    zone: str
+    contents: str
+    start: int = 0
+    next: int = 0
+
+    def last_lines(self, count: int) -> list[str]:
+        """The last ``count`` complete lines, without the partial first line of a tail that began mid-line."""
+        lines = self.contents.splitlines()
+        if self.start > 0 and lines and not self.contents.startswith("\n"):
+            lines = lines[1:]  # the tail began inside a line
+        return [line.rstrip() for line in lines if line.strip()][-count:] if count > 0 else []

@@ -28,6 +28,25 @@ class Taint:
     key: str
     effect: str
     value: str = ""
+    time_added: datetime | None = None  # set for NoExecute taints: evictions count from it
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    """A pod's toleration; ``seconds`` (tolerationSeconds) bounds how long a NoExecute taint is tolerated."""
+
+    key: str = ""  # "" with operator Exists: every taint
+    operator: str = "Equal"  # Equal | Exists
+    value: str = ""
+    effect: str = ""  # "" : every effect
+    seconds: int | None = None
+
+    def tolerates(self, taint: Taint) -> bool:
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.operator == "Exists":
+            return not self.key or self.key == taint.key
+        return self.key == taint.key and self.value == taint.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +137,7 @@ class Pod:
     requests: Resources = field(default_factory=Resources)
     termination_grace_seconds: int = 30
     deleting: bool = False
+    tolerations: tuple[Toleration, ...] = ()
 
     @property
     def key(self) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.model.gke import GkeCluster, ManagedVm, Operation
+from bot.model.gke import GkeCluster, ManagedVm, Operation, SerialOutput
 from bot.model.kube import DisruptionBudget, Event, Node, Pod, Usage, Workload
 from bot.model.logs import LogLine
 
@@ -91,6 +91,10 @@ class ComputeReader(Protocol):
         """The same VMs with their creation time: from ``known`` when there, else one request each (at most ``limit``)."""
         ...
 
+    def serial_port_tail(self, zone: str, name: str, *, max_bytes: int = ...) -> SerialOutput:
+        """The end of what the VM wrote to its console (serial port 1), at most ``max_bytes``."""
+        ...
+
 
 LogTarget = Literal["node", "pod", "autoscaler"]
 
@@ -110,6 +114,9 @@ class LogQuery:
     min_severity: str = ""  # DEFAULT .. EMERGENCY
     grep: str = ""  # free text, quoted and escaped into the filter
     limit: int = 50
+    # For target "node": several nodes (or VMs) and components at once, instead of ``node`` and ``component``.
+    nodes: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
 
 
 class LogReader(Protocol):

@@ -141,6 +141,23 @@ resource "google_project_iam_member" "k8s_chatops" {
   member  = "serviceAccount:${google_service_account.k8s_chatops.email}"
 }
 
+# The one read the viewer roles above leave out: a VM's serial port output
+# (its console), which the evidence of an unregistered-VM incident quotes.
+# Without it, that evidence names the refusal instead of the console.
+resource "google_project_iam_custom_role" "k8s_chatops_console" {
+  project     = var.project_id
+  role_id     = "k8sChatopsConsoleReader"
+  title       = "k8s-chatops console reader"
+  description = "Read the serial port output of the node-pool VMs"
+  permissions = ["compute.instances.getSerialPortOutput"]
+}
+
+resource "google_project_iam_member" "k8s_chatops_console" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.k8s_chatops_console.id
+  member  = "serviceAccount:${google_service_account.k8s_chatops.email}"
+}
+
 # Lets the Kubernetes ServiceAccount k8s-chatops/k8s-chatops act as the
 # Google service account above. The workload pool exists once the cluster
 # has Workload Identity, hence the dependency.

@@ -4,14 +4,15 @@ The bot compares the VMs of each zonal instance group with the nodes that
 registered; these are the calls that give it the VM side. ``gcloud compute
 instances list`` without a zone reads the aggregated list (every zone, empty
 ones with Compute's NO_RESULTS_ON_PAGE warning), ``gcloud compute zones list``
-the zones and ``gcloud compute project-info describe`` the project.
+the zones and ``gcloud compute project-info describe`` the project. A VM's
+serial port output (``serial.py``) is its console, made from its logs.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from sim.google import geography, names
+from sim.google import geography, names, serial
 from sim.google.errors import GoogleApiError, google_middleware
 from sim.google.paging import fingerprint, page
 from sim.google.state import GoogleState
@@ -177,6 +178,7 @@ def build_app(world: World) -> web.Application:
     app.router.add_get(f"{base}/instanceGroupManagers/{{igm}}", api.get_instance_group_manager)
     app.router.add_get(f"{base}/instances", api.list_instances)
     app.router.add_get(f"{base}/instances/{{instance}}", api.get_instance)
+    app.router.add_get(f"{base}/instances/{{instance}}/serialPort", serial.serial_port_output(world))
     app.router.add_get("/compute/v1/projects/{project}/aggregated/instances", api.aggregated_instances)
     app.router.add_get("/compute/v1/projects/{project}/zones", api.list_zones)
     app.router.add_get(base, api.get_zone)

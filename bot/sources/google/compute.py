@@ -3,7 +3,9 @@
 This is the side of the shortfall the Kubernetes API cannot show: VMs that
 run (and are billed) but never registered as nodes. Listing members is one
 paged call per zonal group; a VM's creation time needs one more call per VM,
-so it is fetched only for the VMs a caller asks about.
+so it is fetched only for the VMs a caller asks about. So is the tail of a
+VM's serial port (instances.getSerialPortOutput), where a VM that never
+became a node shows why its kubelet and kube-proxy did not start.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from google.api_core.retry import Retry
 
 from bot.errors import BadInput
-from bot.model.gke import ManagedVm
+from bot.model.gke import ManagedVm, SerialOutput
 from bot.settings import ClusterConfig, GkeConfig
 from bot.sources.google import errors as google_errors
 from bot.sources.google.compute_parse import (
@@ -38,6 +40,10 @@ SERVICE = "The Compute Engine API"
 ROLE = "roles/compute.viewer"
 PAGE_SIZE = 500
 GROUP_WORKERS = 4  # instance groups listed at once
+CONSOLE_PORT = 1  # the serial port a VM's console (kernel, systemd, its services' output) writes to
+SERIAL_TAIL_BYTES = 16384  # the tail of the console read for a VM: a few hundred lines
+# Not part of roles/compute.viewer: a VM's console may hold what its disks do.
+CONSOLE_ROLE = "a role with compute.instances.getSerialPortOutput"
 
 def _transport_options(gke: GkeConfig) -> dict[str, Any]:
     options: dict[str, Any] = {"credentials": credentials_for(gke.anonymous)}
@@ -153,6 +159,24 @@ class ComputeSource:
             pool=instance.labels.get("goog-k8s-node-pool-name", ""),
         )
 
+    def serial_port_tail(self, zone: str, name: str, *, max_bytes: int = SERIAL_TAIL_BYTES) -> SerialOutput:
+        """The last ``max_bytes`` the VM wrote to its console (a negative start asks Compute for a tail)."""
+        from google.cloud import compute_v1
+
+        if max_bytes <= 0:
+            raise BadInput("Ask for a positive number of bytes of serial port output.")
+        request = compute_v1.GetSerialPortOutputInstanceRequest(
+            project=self.gke.project, zone=zone, instance=name, port=CONSOLE_PORT, start=-max_bytes
+        )
+        output = self._call(
+            lambda: self._instances.get().get_serial_port_output(request=request, **self._options()),
+            missing=f"VM {name} in {zone}",
+            role=CONSOLE_ROLE,
+        )
+        return SerialOutput(
+            instance=name, zone=zone, contents=output.contents or "", start=int(output.start or 0), next=int(output.next_ or 0)
+        )
+
     def with_created(
         self, vms: Iterable[ManagedVm], *, known: Iterable[ManagedVm] = (), limit: int | None = None
     ) -> list[ManagedVm]:
@@ -189,12 +213,12 @@ class ComputeSource:
             if page.next_page_token:
                 self._count()
 
-    def _call(self, request: Callable[[], Any], *, missing: str = "") -> Any:
+    def _call(self, request: Callable[[], Any], *, missing: str = "", role: str = ROLE) -> Any:
         self._count()
         try:
             return request()
         except google_errors.CAUGHT as exc:
-            raise google_errors.translate(exc, service=SERVICE, role=ROLE, missing=missing) from None
+            raise google_errors.translate(exc, service=SERVICE, role=role, missing=missing) from None
 
     def _count(self) -> None:
         with self._stats_lock:

@@ -42,6 +42,7 @@ def parse_cluster(cluster: types.Cluster, *, project: str) -> GkeCluster:
         endpoint=cluster.endpoint,
         node_pools=tuple(parse_node_pool(pool) for pool in cluster.node_pools),
         autoprovisioning=bool(cluster.autoscaling.enable_node_autoprovisioning),
+        maintenance_exclusions=maintenance_exclusions(cluster.maintenance_policy),
     )
 
 
@@ -126,6 +127,24 @@ def maintenance_summary(policy: types.MaintenancePolicy) -> str:
         when = f" at {start:%H:%M} UTC for {_hours(end - start)}" if start and end and end > start else ""
         return f"{rrule_summary(recurring.recurrence)}{when}"
     return ""
+
+
+_EXCLUSION_SCOPES = {
+    "NO_UPGRADES": "no upgrades",
+    "NO_MINOR_UPGRADES": "no minor upgrades",
+    "NO_MINOR_OR_NODE_UPGRADES": "no minor or node upgrades",
+}
+
+
+def maintenance_exclusions(policy: types.MaintenancePolicy) -> tuple[str, ...]:
+    """Each exclusion as "NAME: START to END UTC (no upgrades)", soonest first."""
+    found = []
+    for name, window in policy.window.maintenance_exclusions.items():
+        start, end = window.start_time, window.end_time
+        scope = _EXCLUSION_SCOPES.get(enum_name(window.maintenance_exclusion_options.scope), "no upgrades")
+        when = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC" if start and end else "no dates given"
+        found.append((start.timestamp() if start else 0.0, f"{name}: {when} ({scope})"))
+    return tuple(text for _, text in sorted(found))
 
 
 def rrule_summary(rule: str) -> str:

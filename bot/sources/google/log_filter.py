@@ -94,15 +94,20 @@ def checked_limit(query: LogQuery) -> int:
 def _target_terms(query: LogQuery, *, project: str, cluster: str) -> list[str]:
     in_cluster = f"resource.labels.cluster_name={quote_filter_value(cluster)}"
     if query.target == "node":
-        if not query.node:
+        nodes = query.nodes or ((query.node,) if query.node else ())
+        if not nodes:
             raise BadInput("Name the node (or VM) whose logs to show.")
-        terms = ['resource.type="k8s_node"', in_cluster, f"resource.labels.node_name={quote_filter_value(query.node)}"]
-        if query.component:
-            log_id = NODE_COMPONENTS.get(query.component)
-            if log_id is None:
-                known = ", ".join(NODE_COMPONENTS)
-                raise BadInput(f"Unknown node component `{query.component}`; use one of {known}.")
-            terms.append(f"logName={quote_filter_value(log_name(project, log_id))}")
+        terms = ['resource.type="k8s_node"', in_cluster, f"resource.labels.node_name={_one_of(nodes)}"]
+        components = query.components or ((query.component,) if query.component else ())
+        if components:
+            log_ids = []
+            for component in components:
+                log_id = NODE_COMPONENTS.get(component)
+                if log_id is None:
+                    known = ", ".join(NODE_COMPONENTS)
+                    raise BadInput(f"Unknown node component `{component}`; use one of {known}.")
+                log_ids.append(log_name(project, log_id))
+            terms.append(f"logName={_one_of(log_ids)}")
         return terms
     if query.target == "pod":
         if not (query.namespace and query.pod):
@@ -123,3 +128,9 @@ def _target_terms(query: LogQuery, *, project: str, cluster: str) -> list[str]:
             f"logName={quote_filter_value(log_name(project, AUTOSCALER_LOG))}",
         ]
     raise BadInput(f"Unknown log target `{query.target}`.")
+
+
+def _one_of(values: tuple[str, ...] | list[str]) -> str:
+    """One quoted value, or the query language's list of them: ``("a" OR "b")``."""
+    quoted = [quote_filter_value(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")"

@@ -24,6 +24,7 @@ from bot.model.kube import (
     Pod,
     Resources,
     Taint,
+    Toleration,
     Usage,
     Workload,
 )
@@ -145,7 +146,10 @@ def parse_node(raw: Json, *, all_conditions: bool = True) -> Node:
             parse_condition(c) for c in status.get("conditions") or () if all_conditions or _telling(c)
         ),
         taints=tuple(
-            Taint(key=t.get("key", ""), effect=t.get("effect", ""), value=t.get("value") or "")
+            Taint(
+                key=t.get("key", ""), effect=t.get("effect", ""), value=t.get("value") or "",
+                time_added=parse_time(t.get("timeAdded")),
+            )
             for t in spec.get("taints") or ()
         ),
         allocatable=parse_resources(status.get("allocatable")),
@@ -233,6 +237,25 @@ def parse_pod(raw: Json) -> Pod:
         requests=_summed_requests(specs),
         termination_grace_seconds=int(grace) if grace is not None else 30,
         deleting=bool(meta.get("deletionTimestamp")),
+        tolerations=_tolerations(spec.get("tolerations")),
+    )
+
+
+def _tolerations(raw: list[Json] | None) -> tuple[Toleration, ...]:
+    if not raw:
+        return ()
+    return _shared_tolerations(tuple(
+        (t.get("key") or "", t.get("operator") or "Equal", t.get("value") or "", t.get("effect") or "", t.get("tolerationSeconds"))
+        for t in raw
+    ))
+
+
+@lru_cache(maxsize=1024)
+def _shared_tolerations(spec: tuple[tuple[str, str, str, str, int | None], ...]) -> tuple[Toleration, ...]:
+    """Most pods carry the same few tolerations (the two the API server adds to every pod): one copy each."""
+    return tuple(
+        Toleration(key=key, operator=operator, value=value, effect=effect, seconds=int(seconds) if seconds is not None else None)
+        for key, operator, value, effect, seconds in spec
     )
 
 
