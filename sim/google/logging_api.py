@@ -50,6 +50,20 @@ class LoggingApi:
             answer["nextPageToken"] = token
         return web.json_response(answer)
 
+    async def list_logs(self, request: web.Request) -> web.Response:
+        """``logs.list`` (``gcloud logging logs list``): the names of the project's logs that hold entries."""
+        project = request.match_info["project"]
+        if project != self._google.project:
+            raise GoogleApiError(403, f"The caller does not have permission on projects/{project}.")
+        size = _page_size(request.query.get("pageSize"))
+        prefix = f"projects/{project}/logs/"
+        names = sorted({e["logName"] for e in self._google.log_entries() if e.get("logName", "").startswith(prefix)})
+        chunk, token = page(names, size, request.query.get("pageToken"), query=fingerprint(project, "logs"))
+        answer: dict[str, Any] = {"logNames": chunk}
+        if token:
+            answer["nextPageToken"] = token
+        return web.json_response(answer)
+
     def _projects(self, names: Any) -> list[str]:
         if not names or not isinstance(names, list):
             raise GoogleApiError(400, "resourceNames: at least one resource name is required.")
@@ -103,5 +117,6 @@ def build_app(world: World) -> web.Application:
     api = LoggingApi(world)
     app = web.Application(middlewares=[google_middleware(world, lambda w: w.faults.logging_errors, exempt=(METADATA_PREFIX,))])
     app.router.add_post("/v2/entries:list", api.list_entries)
+    app.router.add_get("/v2/projects/{project}/logs", api.list_logs)
     add_metadata_routes(app)
     return app
