@@ -149,6 +149,15 @@ class PostFinder:
                     return {**message, "channel": args["channel"]}
         return None
 
+    def file_in_thread(self, channel: str, thread_ts: str, filename: str) -> dict[str, Any] | None:
+        """The reply in the thread under ``thread_ts`` that shares a file named ``filename``."""
+        args = {"channel": self.channel_id(channel), "ts": thread_ts}
+        for page in self._pages("conversations_replies", args, LOOKUP_PAGES):
+            for message in page.get("messages") or []:
+                if any(f.get("name") == filename for f in message.get("files") or []):
+                    return {**message, "channel": args["channel"]}
+        return None
+
     def _pages(self, method: str, args: dict[str, Any], most: int) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
         for _ in range(most):

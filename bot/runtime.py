@@ -86,7 +86,12 @@ def build_alerts(
     notifier = SlackNotifier(
         client, store, clock, may_send=(lambda: leader.leading) if leader is not None else None, metrics=metrics
     )
-    return AlertService(settings.alerts, clusters, store, notifier, clock, leader=leader, metrics=metrics)
+    evidence = None
+    if settings.alerts.evidence:
+        from bot.alerts.evidence_service import EvidenceDesk
+
+        evidence = EvidenceDesk(clusters, store, notifier, clock, budget_seconds=settings.alerts.evidence_budget_seconds)
+    return AlertService(settings.alerts, clusters, store, notifier, clock, leader=leader, metrics=metrics, evidence=evidence)
 
 
 @dataclass

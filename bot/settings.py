@@ -151,6 +151,12 @@ class AlertConfig(Section):
     )
     digest_cron: str = Field("0 9 * * *", description="Crontab line for the daily digest")
     timezone: str = "UTC"
+    evidence: bool = Field(
+        True, description="Post a new incident's evidence in its thread (logs, console, conditions, the operation)"
+    )
+    evidence_budget_seconds: float = Field(
+        20.0, gt=0, le=300, description="Gathering one incident's evidence stops after this long; what is unread is named"
+    )
 
 
 class LeaderElectionConfig(Section):

@@ -1,4 +1,4 @@
-"""`alerts`: open incidents, acknowledge, mute and unmute, recording who did it.
+"""`alerts`: open incidents, acknowledge, mute and unmute, recording who did it; an incident's summary.
 
 Thin on purpose: the alert service (``context.alerts``) acts and
 ``bot.alerts.render`` draws; this module connects the command line to both.
@@ -127,3 +127,19 @@ def mute(context: CommandContext, args: ParsedArgs) -> Reply:
 def unmute(context: CommandContext, args: ParsedArgs) -> Reply:
     result = _service(context).unmute(args.TARGET, _who(context))
     return _answer(context, f"{code(result.target)} is no longer muted.", f"{result.target} is no longer muted.")
+
+
+@commands.command(
+    "alerts summary",
+    "Post an incident as Markdown in its thread, for the postmortem: timeline, who acknowledged, evidence, duration, links",
+    args=(Arg("ID", help="Incident number, as shown by `alerts` or in the incident's parent", parse=_incident_id),),
+    needs_cluster=False,
+    examples=("alerts summary 12",),
+)
+def summary(context: CommandContext, args: ParsedArgs) -> Reply:
+    incident = _service(context).summary(args.ID, _who(context))
+    return _answer(
+        context,
+        f"The postmortem summary of incident #{incident.id} ({escape(incident.title)}) is posted in its thread.",
+        f"Summary of incident #{incident.id} posted in its thread.",
+    )

@@ -65,6 +65,7 @@ def test_only_the_lease_holder_checks_and_posts(replicas) -> None:
 def test_a_click_on_the_follower_is_recorded_there_and_posted_by_the_leader(replicas) -> None:
     world, cluster, leader, follower = replicas
     leader.run_cycle(cluster)
+    assert leader.settle(), "the leader's evidence replies are out before counting"
     follower.leader.try_acquire_or_renew()
     incident = leader.store.open_incidents()[0]
     before = slack_writes(world)

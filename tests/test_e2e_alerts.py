@@ -70,11 +70,15 @@ class Deployment:
             self.bot = None
 
     def minutes(self, count: int) -> None:
-        """``count`` simulated minutes, one check cycle each, as the scheduler would run them."""
+        """``count`` simulated minutes, one check cycle each, as the scheduler would run them.
+
+        The evidence a cycle starts gathering in the background is waited for: a real minute is long enough for it.
+        """
         assert self.bot is not None and self.bot.alerts is not None
         for _ in range(count):
             self.world.clock.advance(60)
             self.bot.alerts.run_cycle(self.cluster)
+            assert self.bot.alerts.settle(30), "the evidence of new incidents was not read within 30 s"
 
     def parents(self, containing: str) -> list[Message]:
         return [m for m in self.world.slack.messages("alerts") if containing in m.text]

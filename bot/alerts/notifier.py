@@ -8,7 +8,10 @@ client never re-sends a post on its own (``bot.slack.client``). A post whose
 outcome is unknown (the connection dropped after Slack accepted it, or the
 process died before it learned the answer) is therefore looked for by its key
 (conversations.history for parents and channel posts, conversations.replies
-for thread replies) before it is sent again.
+for thread replies) before it is sent again. A file shared in a thread
+(evidence, a postmortem summary) is an entry of its own after the reply that
+announces it; whether an earlier attempt shared it is told by its name among
+the thread's files, which is unique to the post.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.alerts.render import parent_marker
 from bot.alerts.store import IncidentStore, OutboxEntry
+from bot.blocks import Attachment
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.posts import PostFinder, metadata_for, new_key, unless_refused
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_STATUS = (429, 500, 502, 503, 504)
 MAX_BACKOFF_SECONDS = 60
-POSTS = ("parent", "thread", "channel")  # outbox methods that post a new message: each carries a key
+POSTS = ("parent", "thread", "channel", "file")  # outbox methods that post a new message: each carries a key
 LOOKBACK = timedelta(days=1)  # a post whose answer was lost is looked for this far before it was queued
 
 
@@ -80,10 +84,11 @@ class SlackNotifier:
 
     def post_thread(self, incident_id: int, text: str, blocks: list[Block], *, broadcast: bool = False) -> None:
         """A reply in the incident's thread; ``broadcast`` also shows it in the channel (Slack's reply_broadcast)."""
-        payload: dict[str, Any] = {"text": text, "blocks": _dicts(blocks)}
-        if broadcast:
-            payload["reply_broadcast"] = True
-        self._enqueue("thread", incident_id, payload)
+        self._enqueue("thread", incident_id, thread_payload(text, blocks, broadcast=broadcast))
+
+    def post_file(self, incident_id: int, attachment: Attachment) -> None:
+        """A file shared in the incident's thread (files_upload_v2), after what was queued before it."""
+        self._enqueue("file", incident_id, file_payload(attachment))
 
     def update_parent(self, incident_id: int, text: str, blocks: list[Block]) -> None:
         self._enqueue("update", incident_id, {"text": text, "blocks": _dicts(blocks)})
@@ -92,9 +97,7 @@ class SlackNotifier:
         self._enqueue("channel", None, {"channel": channel, "text": text, "blocks": _dicts(blocks)})
 
     def _enqueue(self, method: str, incident_id: int | None, payload: dict[str, Any]) -> None:
-        if method in POSTS:
-            payload = {**payload, "key": new_key()}
-        self.store.enqueue(method, payload, incident_id, self.clock.now())
+        self.store.enqueue(method, with_key(method, payload), incident_id, self.clock.now())
 
     # -- delivery ----------------------------------------------------------------
 
@@ -169,6 +172,8 @@ class SlackNotifier:
             raise _Transient(f"incident {incident.id} has no parent message yet")
         if entry.method == "thread":
             self._post(entry, channel=incident.channel, thread_ts=incident.parent_ts, content=_content(payload))
+        elif entry.method == "file":
+            self._upload(entry, channel=incident.channel, thread_ts=incident.parent_ts)
         elif entry.method == "update":
             self._call("chat_update", channel=incident.channel, ts=incident.parent_ts, text=payload["text"], blocks=payload["blocks"])
         else:
@@ -197,6 +202,28 @@ class SlackNotifier:
         answer = self._call("chat_postMessage", channel=channel, thread_ts=thread_ts, metadata=metadata_for(key), **content)
         self.finder.remember(channel, str(answer.get("channel", "")))
         return answer
+
+    def _upload(self, entry: OutboxEntry, *, channel: str, thread_ts: str) -> None:
+        """files_upload_v2 into the thread, at most once: a file of the same name there means an attempt got through."""
+        payload = entry.payload
+        if entry.attempts > 0:
+            try:
+                found = unless_refused(lambda: self.finder.file_in_thread(channel, thread_ts, payload["filename"]))
+            except Exception as exc:
+                raise _classified("looking for an earlier upload", exc) from exc
+            if found is not None:
+                log.warning("file %s had reached Slack although the answer was lost", payload["filename"])
+                return
+        try:
+            channel_id = self.finder.channel_id(channel)
+        except LookupError as exc:
+            raise _Permanent(str(exc)) from exc
+        except Exception as exc:
+            raise _classified("conversations.list", exc) from exc
+        self._call(
+            "files_upload_v2", channel=channel_id, thread_ts=thread_ts, content=payload["content"],
+            filename=payload["filename"], title=payload["title"],
+        )
 
     def _find(
         self, entry: OutboxEntry, channel: str, thread_ts: str | None, key: str, block_id: str | None
@@ -227,6 +254,24 @@ def _classified(what: str, exc: Exception) -> Exception:
             return _Transient(f"{what}: HTTP {status} {error}".strip())
         return _Permanent(f"{what}: {error or status}")
     return _Transient(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def thread_payload(text: str, blocks: list[Block], *, broadcast: bool = False) -> dict[str, Any]:
+    """What the outbox holds of a thread reply (its key is added when it is queued)."""
+    payload: dict[str, Any] = {"text": text, "blocks": _dicts(blocks)}
+    if broadcast:
+        payload["reply_broadcast"] = True
+    return payload
+
+
+def file_payload(attachment: Attachment) -> dict[str, Any]:
+    """What the outbox holds of a file for a thread; its name must be unique in the thread."""
+    return {"filename": attachment.filename, "title": attachment.title, "content": attachment.content}
+
+
+def with_key(method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with the key a post carries in its metadata (only posts of a new message have one)."""
+    return {**payload, "key": new_key()} if method in POSTS else payload
 
 
 def _content(payload: dict[str, Any]) -> dict[str, Any]:

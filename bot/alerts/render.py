@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.alerts.evidence import EVIDENCE_EVENT
 from bot.blocks import (
     RUN_COMMAND,
     SECTION_TEXT_BUDGET,
@@ -42,6 +43,7 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 ACK_ACTION = f"{RUN_COMMAND}:ack"
 RESOLVE_ACTION = f"{RUN_COMMAND}:resolve"
 MUTE_ACTION = f"{RUN_COMMAND}:mute"
+SUMMARY_ACTION = f"{RUN_COMMAND}:summary"
 MUTE_BUTTON_DURATION = "1h"
 
 
@@ -168,6 +170,13 @@ def parent_message(state: IncidentState, now: datetime) -> Message:
             SectionBlock(text=MarkdownTextObject(text=truncate("*Fix:* " + escape(state.fix), SECTION_LIMIT)))
         )
     blocks.append(ActionsBlock(block_id="drilldown", elements=drilldown_buttons(state)))
+    if state.status == "resolved" and not state.informational:
+        blocks.append(
+            ActionsBlock(
+                block_id="incident",
+                elements=[command_button("Postmortem summary", f"alerts summary {state.id}", key="summary")],
+            )
+        )
     if state.status != "resolved" and not state.informational:
         blocks.append(
             ActionsBlock(
@@ -227,7 +236,7 @@ def resolution_timeline(state: IncidentState, timeline: Sequence[TimelineLine]) 
     rows = []
     for line in timeline:
         who = f" by {user_mention(line.actor)}" if line.actor else ""
-        what = f": {escape(line.text)}" if line.text else ""
+        what = f": {escape(line.text)}" if line.text and line.kind != EVIDENCE_EVENT else ""  # the evidence is its own reply
         rows.append(f"`{line.at.strftime('%H:%M')}` {escape(line.kind)}{who}{what}")
     body = f"*Resolved after {duration}*\n" + "\n".join(rows)
     return f"Resolved after {duration}: {escape(state.title)}", [

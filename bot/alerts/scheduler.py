@@ -1,7 +1,8 @@
 """The alerting service: scheduled check cycles, the daily digest, and what commands and buttons call.
 
 One interval job per cluster runs ``cycle`` (snapshot -> checks -> incidents
--> outbox flush); a cron job posts the digest. Only the leader (see
+-> outbox flush), after which the evidence desk (``evidence_service``) gathers
+the evidence of new incidents in the background; a cron job posts the digest. Only the leader (see
 ``bot.leader``) runs checks or posts, so two replicas post one alert.
 
 The jobs live in memory (APScheduler's MemoryJobStore), derived from the
@@ -31,9 +32,11 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.alerts import render
 from bot.alerts.checks import checked_kinds, judge, next_marks
 from bot.alerts.engine import IncidentEngine
+from bot.alerts.evidence_service import EvidenceDesk
 from bot.alerts.notifier import SlackNotifier
 from bot.alerts.snapshot import ClusterSnapshot, take_snapshot
 from bot.alerts.store import Incident, IncidentStore, MuteResult
+from bot.alerts.summary import summary_markdown, summary_reply
 from bot.analysis.cluster_config import config_findings
 from bot.clock import Clock
 from bot.clusters import ClusterRegistry
@@ -80,7 +83,9 @@ class AlertService:
         leader: Leadership | None = None,
         permalink: Callable[[Incident], str | None] | None = None,
         metrics: Metrics | None = None,
+        evidence: EvidenceDesk | None = None,
     ) -> None:
+        """``evidence`` None posts no evidence replies (the scenario replays score the alerts alone)."""
         self.settings = settings
         self.clusters = clusters
         self.store = store
@@ -93,6 +98,8 @@ class AlertService:
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
         self._scheduler: BackgroundScheduler | None = None
         self._previous: dict[str, ClusterSnapshot] = {}
+        self.evidence = evidence
+        self._names: dict[str, str] = {}
 
     # -- cycles ------------------------------------------------------------------------
 
@@ -126,6 +133,8 @@ class AlertService:
                 raise
             self.metrics.check_done(cluster_name, "ok" if snapshot.reachable else "unreachable")
             self.metrics.set_incidents_open(len(self.store.open_incidents()))
+        if self.evidence is not None:  # read in the background, outside the cluster's lock
+            self.evidence.consider(self.store.open_incidents(cluster_name))
         return findings
 
     def run_all_once(self) -> dict[str, list[Finding]]:
@@ -212,7 +221,13 @@ class AlertService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        if self.evidence is not None:
+            self.evidence.stop()
         self.clusters.stop_watches()
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait for evidence still being gathered (tests and the demo, which step the clock by hand)."""
+        return self.evidence.settle(timeout) if self.evidence is not None else True
 
     def jobs(self) -> list[Any]:
         """The scheduled jobs (APScheduler's Job objects)."""
@@ -254,6 +269,25 @@ class AlertService:
     def thread_defaults(self, channel: str, thread_ts: str) -> dict[str, str]:
         return self.engine.thread_defaults(channel, thread_ts)
 
+    def summary(self, incident_id: int, user: str) -> Incident:
+        """Post the incident as Markdown in its thread, for its postmortem (a file when it is long)."""
+        incident = self.store.get(incident_id)
+        if incident is None:
+            raise NotFound(f"There is no incident #{incident_id}.")
+        if not incident.parent_requested:
+            raise BadInput(f"Incident #{incident_id} was never posted (it opened while muted), so it has no thread to post in.")
+        now = self.clock.now()
+        markdown = summary_markdown(
+            incident, self.store.events(incident.id), now, permalink=self._permalink(incident), name=self._user_name
+        )
+        text, blocks, attachment = summary_reply(incident, markdown, now)
+        self.notifier.post_thread(incident.id, text, blocks)
+        if attachment is not None:
+            self.notifier.post_file(incident.id, attachment)
+        log.info("postmortem summary of incident %d asked for by %s", incident.id, user)
+        self.notifier.flush()
+        return incident
+
     # -- helpers -----------------------------------------------------------------------
 
     def _open(self, incident_id: int) -> Incident:
@@ -263,6 +297,19 @@ class AlertService:
         if incident.status != "open":
             raise BadInput(f"Incident #{incident_id} is already resolved.")
         return incident
+
+    def _user_name(self, user: str) -> str:
+        """"Bob Smith (U123)" for a Slack user ID, from users.info once; the ID alone when Slack does not say."""
+        if not (user.startswith(("U", "W")) and user.isalnum()):
+            return user
+        if user not in self._names:
+            try:
+                found = self.notifier.client.users_info(user=user)["user"]
+                label = (found.get("profile") or {}).get("real_name") or found.get("real_name") or found.get("name") or ""
+            except Exception:  # the summary still reads without names
+                return user
+            self._names[user] = f"{label} ({user})" if label else user
+        return self._names[user]
 
     def _slack_permalink(self, incident: Incident) -> str | None:
         if not incident.parent_ts:

@@ -71,6 +71,8 @@ class AlertCommands(Protocol):
 
     def unmute(self, target: str, user: str) -> MuteResult: ...
 
+    def summary(self, incident_id: int, user: str) -> Incident: ...
+
 
 @dataclass
 class CommandContext:
