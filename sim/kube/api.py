@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sim.kube import auth, discovery, logs, metrics, reviews, status, tables
+from sim.kube import auth, discovery, eviction, logs, metrics, reviews, status, tables
 from sim.kube import patch as patching
 from sim.kube.resources import RESOURCES, SUBRESOURCES, Resource
 from sim.kube.selectors import parse_field_selector, parse_label_selector
@@ -174,6 +174,8 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
         raise _not_found_path()
     if method == "GET" and target.res.plural == "pods" and target.subresource == "log":
         return pod_log(request, target)
+    if method == "POST" and target.res.plural == "pods" and target.subresource == "eviction":
+        return await evict(request, target)
     if target.subresource is not None and method == "GET" and target.subresource == "status":
         return get_one(request, target)
     raise not_allowed()
@@ -367,6 +369,22 @@ async def delete(request: web.Request, target: Target) -> web.Response:
         if not dry_run:
             store.delete(target.res.plural, target.namespace, name)
     return json_response(status.success(target.res, name))
+
+
+async def evict(request: web.Request, target: Target) -> web.Response:
+    """``kubectl drain``'s eviction: the pod deleted, or 429 while a disruption budget allows no more."""
+    world = request.app[WORLD]
+    res, name, namespace = target.res, target.name or "", target.namespace or ""
+    _check_access(request, res, "create", namespace, name, "eviction")
+    body = await _review_body(request)
+    if body.get("kind") not in (None, "Eviction"):
+        raise status.bad_request(f"Eviction expected, got {body.get('kind')}")
+    dry_run = _dry_run(request) or "All" in ((body.get("deleteOptions") or {}).get("dryRun") or [])
+    with world.lock:
+        pod = world.kube.get("pods", namespace, name)
+        if pod is None:
+            raise status.not_found(res, name)
+        return json_response(eviction.evict(world.kube, namespace, name, pod, world.clock.now(), dry_run=dry_run), 201)
 
 
 def pod_log(request: web.Request, target: Target) -> web.Response:

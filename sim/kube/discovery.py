@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.kube.resources import CATEGORY_ALL, RESOURCES, SUBRESOURCES, Resource, groups
+from sim.kube.resources import CATEGORY_ALL, RESOURCES, SUBRESOURCE_GROUPS, SUBRESOURCES, Resource, groups
 
 
 def version_info(git_version: str) -> dict[str, Any]:
@@ -77,5 +77,8 @@ def api_resource_list(group_version: str) -> dict[str, Any] | None:
     for name, (kind, parent, verbs) in SUBRESOURCES.items():
         owner = RESOURCES[parent]
         if owner.api_version == group_version:
-            entries.append({"name": name, "singularName": "", "namespaced": owner.namespaced, "kind": kind, "verbs": list(verbs)})
+            entry = {"name": name, "singularName": "", "namespaced": owner.namespaced, "kind": kind, "verbs": list(verbs)}
+            if name in SUBRESOURCE_GROUPS:
+                entry["group"], entry["version"] = SUBRESOURCE_GROUPS[name]
+            entries.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}

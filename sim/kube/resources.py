@@ -61,11 +61,15 @@ RESOURCES: dict[str, Resource] = {
 SUBRESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "pods/log": ("Pod", "pods", ("get",)),
     "pods/status": ("Pod", "pods", ("get",)),
+    "pods/eviction": ("Eviction", "pods", ("create",)),
     "nodes/status": ("Node", "nodes", ("get",)),
     "deployments/status": ("Deployment", "deployments", ("get",)),
     "statefulsets/status": ("StatefulSet", "statefulsets", ("get",)),
     "daemonsets/status": ("DaemonSet", "daemonsets", ("get",)),
 }
+
+# Subresources whose kind lives in another group: discovery names it (kubectl drain looks for policy/v1 Eviction).
+SUBRESOURCE_GROUPS: dict[str, tuple[str, str]] = {"pods/eviction": ("policy", "v1")}
 
 # Kinds `kubectl get all` lists (their discovery entry names the category "all").
 CATEGORY_ALL = ("pods", "services", "deployments", "statefulsets", "daemonsets")
