@@ -135,3 +135,42 @@ def test_services_are_listed_with_kubectls_columns(scenario_env) -> None:
     ]
     svc = kubectl(env, "get", "svc", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.selector.k8s-app}")
     assert svc.stdout == "kube-dns", svc.stderr
+
+
+def test_logs_follow_streams_new_lines_and_ends_when_the_pod_goes(world: World, env) -> None:
+    assert KUBECTL is not None
+    world.kube.upsert("pods", make_pod("shop", "tail-0", node=NODE, labels={"app": "tail"}))
+    world.kube.set_pod_log("shop", "tail-0", "app", [(world.clock.now(), "first")])
+    follower = subprocess.Popen([KUBECTL, "logs", "-f", "-n", "shop", "tail-0"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "first\n"
+        world.kube.append_pod_log("shop", "tail-0", "app", [(world.clock.now() + timedelta(seconds=1), "second")])
+        assert follower.stdout.readline() == "second\n"
+        world.kube.delete("pods", "shop", "tail-0")
+        assert follower.wait(10) == 0
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+
+
+def test_logs_follow_is_cut_off_when_the_control_plane_goes(world: World, env) -> None:
+    assert KUBECTL is not None
+    world.kube.upsert("pods", make_pod("shop", "tail-1", node=NODE, labels={"app": "tail"}))
+    world.kube.set_pod_log("shop", "tail-1", "app", [(world.clock.now(), "first")])
+    follower = subprocess.Popen([KUBECTL, "logs", "-f", "-n", "shop", "tail-1"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "first\n"
+        world.faults.kube_outage = "refuse"
+        follower.wait(10)  # the stream ends with the connection, as when a zonal control plane is replaced
+        world.faults.kube_outage = ""
+        assert kubectl(env, "logs", "-n", "shop", "tail-1").stdout == "first\n"
+    finally:
+        world.faults.kube_outage = ""
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()

@@ -173,6 +173,8 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
     if target.subresource is not None and f"{target.res.plural}/{target.subresource}" not in SUBRESOURCES:
         raise _not_found_path()
     if method == "GET" and target.res.plural == "pods" and target.subresource == "log":
+        if _flag(request, "follow") and not _flag(request, "previous"):
+            return await follow_log(request, target)
         return pod_log(request, target)
     if method == "POST" and target.res.plural == "pods" and target.subresource == "eviction":
         return await evict(request, target)
@@ -410,6 +412,43 @@ def pod_log(request: web.Request, target: Target) -> web.Response:
         limit_bytes=_int_param(request, "limitBytes"),
     )
     return web.Response(body=body, content_type="text/plain")
+
+
+async def follow_log(request: web.Request, target: Target) -> web.StreamResponse:
+    """``follow=true`` (``kubectl logs -f``): what there is, then each new line as it is written, chunked,
+    until the pod is deleted or its container terminates (the stream ends), or the control plane goes
+    away (the connection drops)."""
+    first = pod_log(request, target)  # every refusal and the lines so far, as without follow
+    world = request.app[WORLD]
+    namespace, name = target.namespace or "", target.name or ""
+    pod = world.kube.get("pods", namespace, name) or {}
+    container = logs.choose_container(pod, request.query.get("container") or None)
+    sent = len(world.kube.pod_log(namespace, name, container))
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    assert isinstance(first.body, bytes)
+    await response.write(first.body)
+    timestamps = _flag(request, "timestamps")
+    while True:
+        await asyncio.sleep(0.05)
+        if world.faults.kube_outage or world.faults.kube_down:
+            if request.transport is not None:
+                request.transport.abort()
+            return response
+        pod = world.kube.get("pods", namespace, name)
+        if pod is None:
+            break
+        current = world.kube.pod_log(namespace, name, container)
+        if len(current) > sent:
+            fresh = logs.render(current[sent:], now=world.clock.now(), tail=None, since_seconds=None,
+                                since_time=None, timestamps=timestamps, limit_bytes=None)
+            await response.write(fresh)
+            sent = len(current)
+        if logs.terminated(pod, container):
+            break
+    await response.write_eof()
+    return response
 
 
 def _requester(request: web.Request) -> str:

@@ -62,6 +62,15 @@ def previous_lines(pod: dict[str, Any], container: str, lines: list[tuple[dateti
     raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
 
 
+def terminated(pod: dict[str, Any], container: str) -> bool:
+    """The container's current run has ended (a followed log ends with it)."""
+    status = pod.get("status") or {}
+    for entry in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if entry.get("name") == container:
+            return bool((entry.get("state") or {}).get("terminated"))
+    return False
+
+
 def go_nanos(moment: datetime) -> str:
     """RFC3339Nano as Go prints it (trailing zeros of the fraction dropped)."""
     text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
