@@ -117,6 +117,64 @@ class ComputeApi:
             body["nextPageToken"] = token
         return web.json_response(body)
 
+    async def list_instance_group_managers(self, request: web.Request) -> web.Response:
+        project, zone = self._zone(request)
+        groups = [group for in_zone, group in self._google.instance_group_managers() if in_zone == zone]
+        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("igms", zone))
+        body: dict[str, object] = {
+            "kind": "compute#instanceGroupManagerList",
+            "id": f"projects/{project}/zones/{zone}/instanceGroupManagers",
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones/{zone}/instanceGroupManagers",
+        }
+        if chunk:
+            body["items"] = chunk
+        if token:
+            body["nextPageToken"] = token
+        return web.json_response(body)
+
+    async def aggregated_instance_group_managers(self, request: web.Request) -> web.Response:
+        """Every group by zone (what ``gcloud compute instance-groups managed list`` reads)."""
+        project = self._project(request, "compute.instanceGroupManagers.list")
+        groups = self._google.instance_group_managers()
+        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("aggregated/igms"))
+        items: dict[str, object] = {}
+        for zone, group in chunk:
+            items.setdefault(f"zones/{zone}", {"instanceGroupManagers": []})["instanceGroupManagers"].append(group)  # type: ignore[index]
+        if not request.query.get("pageToken"):
+            for zone in self._zones():
+                items.setdefault(f"zones/{zone}", {"warning": _no_results(f"zones/{zone}")})
+        body: dict[str, object] = {
+            "kind": "compute#instanceGroupManagerAggregatedList",
+            "id": f"projects/{project}/aggregated/instanceGroupManagers",
+            "items": dict(sorted(items.items())),
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/instanceGroupManagers",
+        }
+        if token:
+            body["nextPageToken"] = token
+        return web.json_response(body)
+
+    async def list_autoscalers(self, request: web.Request) -> web.Response:
+        """None: GKE's cluster autoscaler resizes node-pool groups itself, without a Compute autoscaler."""
+        project, zone = self._zone(request)
+        return web.json_response({
+            "kind": "compute#autoscalerList",
+            "id": f"projects/{project}/zones/{zone}/autoscalers",
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones/{zone}/autoscalers",
+        })
+
+    async def get_autoscaler(self, request: web.Request) -> web.Response:
+        project, zone = self._zone(request)
+        raise _not_found(project, zone, "autoscalers", request.match_info["autoscaler"])
+
+    async def aggregated_autoscalers(self, request: web.Request) -> web.Response:
+        project = self._project(request, "compute.autoscalers.list")
+        return web.json_response({
+            "kind": "compute#autoscalerAggregatedList",
+            "id": f"projects/{project}/aggregated/autoscalers",
+            "items": {f"zones/{zone}": {"warning": _no_results(f"zones/{zone}")} for zone in self._zones()},
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/autoscalers",
+        })
+
     async def list_zones(self, request: web.Request) -> web.Response:
         project = self._project(request, "compute.zones.list")
         zones = [geography.zone_resource(project, zone) for zone in self._zones()]
@@ -176,6 +234,11 @@ def build_app(world: World) -> web.Application:
     base = "/compute/v1/projects/{project}/zones/{zone}"
     app.router.add_post(f"{base}/instanceGroupManagers/{{igm}}/listManagedInstances", api.list_managed_instances)
     app.router.add_get(f"{base}/instanceGroupManagers/{{igm}}", api.get_instance_group_manager)
+    app.router.add_get(f"{base}/instanceGroupManagers", api.list_instance_group_managers)
+    app.router.add_get(f"{base}/autoscalers", api.list_autoscalers)
+    app.router.add_get(f"{base}/autoscalers/{{autoscaler}}", api.get_autoscaler)
+    app.router.add_get("/compute/v1/projects/{project}/aggregated/instanceGroupManagers", api.aggregated_instance_group_managers)
+    app.router.add_get("/compute/v1/projects/{project}/aggregated/autoscalers", api.aggregated_autoscalers)
     app.router.add_get(f"{base}/instances", api.list_instances)
     app.router.add_get(f"{base}/instances/{{instance}}", api.get_instance)
     app.router.add_get(f"{base}/instances/{{instance}}/serialPort", serial.serial_port_output(world))

@@ -314,6 +314,11 @@ class GoogleState:
             group = self._groups.get((zone, igm))
             return copy.deepcopy(group) if group is not None else None
 
+    def instance_group_managers(self) -> list[tuple[str, Json]]:
+        """Every group with its zone, by zone then name."""
+        with self.lock:
+            return [(zone, copy.deepcopy(group)) for (zone, _), group in sorted(self._groups.items())]
+
     def managed_instances(self, zone: str, igm: str) -> list[Json] | None:
         """Members of a group in creation order, or None when there is no such group."""
         with self.lock:
