@@ -90,3 +90,25 @@ def test_there_are_no_compute_autoscalers_for_gke_groups(setup) -> None:
     with pytest.raises(urllib.error.HTTPError) as missing:
         get(f"{base}/zones/us-west1-a/autoscalers/anything")
     assert missing.value.code == 404
+
+
+def gcloud_json(env: dict[str, str], *args: str) -> list:
+    assert GCLOUD is not None
+    done = subprocess.run([GCLOUD, *args, "--format=json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "did not succeed" not in done.stderr, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_managed_list_through_the_batch_endpoint_shows_every_group_not_autoscaled(setup) -> None:
+    world, _base, env = setup
+    listed = gcloud_json(env, "compute", "instance-groups", "managed", "list")
+    assert sorted(g["name"] for g in listed) == sorted(g["name"] for _, g in world.google.instance_group_managers())
+    assert all(g["autoscaled"] == "no" and g["targetSize"] == 1 for g in listed), listed
+
+
+def test_instance_groups_list_shows_the_managed_groups_with_their_network(setup) -> None:
+    world, _base, env = setup
+    listed = gcloud_json(env, "compute", "instance-groups", "list")
+    assert sorted(g["name"] for g in listed) == sorted(g["name"] for _, g in world.google.instance_group_managers())
+    assert all(g["size"] == 1 and g["network"].endswith("/global/networks/default") for g in listed), listed

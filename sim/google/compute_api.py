@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sim.google import geography, names, serial
+from sim.google import batch, geography, names, network, serial
 from sim.google.errors import GoogleApiError, google_middleware
 from sim.google.paging import fingerprint, page
 from sim.google.state import GoogleState
@@ -153,6 +153,73 @@ class ComputeApi:
             body["nextPageToken"] = token
         return web.json_response(body)
 
+    def _instance_group(self, project: str, zone: str, group: dict[str, object]) -> dict[str, object]:
+        """The unmanaged view Compute keeps of a managed group: its members count, network and fingerprint."""
+        name = str(group["name"])
+        members = self._google.managed_instances(zone, name) or []
+        region = zone.rsplit("-", 1)[0]
+        return {
+            "kind": "compute#instanceGroup",
+            "id": str(int(str(group["id"])) ^ 1),
+            "creationTimestamp": group["creationTimestamp"],
+            "name": name,
+            "description": (
+                f"This instance group is controlled by Instance Group Manager '{name}'. To modify instances in this "
+                "group, use the Instance Group Manager API: "
+                "https://cloud.google.com/compute/docs/reference/latest/instanceGroupManagers"
+            ),
+            "network": network.network_url(project),
+            "fingerprint": fingerprint("instanceGroup", zone, name)[:12],
+            "zone": names.zone_url(project, zone),
+            "selfLink": names.instance_group_url(project, zone, name),
+            "size": len(members),
+            "subnetwork": network.subnetwork_url(project, region),
+        }
+
+    async def list_instance_groups(self, request: web.Request) -> web.Response:
+        project, zone = self._zone(request)
+        groups = [self._instance_group(project, zone, g) for z, g in self._google.instance_group_managers() if z == zone]
+        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("igs", zone))
+        body: dict[str, object] = {
+            "kind": "compute#instanceGroupList",
+            "id": f"projects/{project}/zones/{zone}/instanceGroups",
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones/{zone}/instanceGroups",
+        }
+        if chunk:
+            body["items"] = chunk
+        if token:
+            body["nextPageToken"] = token
+        return web.json_response(body)
+
+    async def aggregated_instance_groups(self, request: web.Request) -> web.Response:
+        project = self._project(request, "compute.instanceGroups.list")
+        groups = self._google.instance_group_managers()
+        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("aggregated/igs"))
+        items: dict[str, object] = {}
+        for zone, group in chunk:
+            entry = items.setdefault(f"zones/{zone}", {"instanceGroups": []})
+            entry["instanceGroups"].append(self._instance_group(project, zone, group))  # type: ignore[index]
+        if not request.query.get("pageToken"):
+            for zone in self._zones():
+                items.setdefault(f"zones/{zone}", {"warning": _no_results(f"zones/{zone}")})
+        body: dict[str, object] = {
+            "kind": "compute#instanceGroupAggregatedList",
+            "id": f"projects/{project}/aggregated/instanceGroups",
+            "items": dict(sorted(items.items())),
+            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/instanceGroups",
+        }
+        if token:
+            body["nextPageToken"] = token
+        return web.json_response(body)
+
+    async def get_instance_group(self, request: web.Request) -> web.Response:
+        project, zone = self._zone(request)
+        name = request.match_info["group"]
+        group = self._google.instance_group_manager(zone, name)
+        if group is None:
+            raise _not_found(project, zone, "instanceGroups", name)
+        return web.json_response(self._instance_group(project, zone, group))
+
     async def list_autoscalers(self, request: web.Request) -> web.Response:
         """None: GKE's cluster autoscaler resizes node-pool groups itself, without a Compute autoscaler."""
         project, zone = self._zone(request)
@@ -236,9 +303,13 @@ def build_app(world: World) -> web.Application:
     app.router.add_get(f"{base}/instanceGroupManagers/{{igm}}", api.get_instance_group_manager)
     app.router.add_get(f"{base}/instanceGroupManagers", api.list_instance_group_managers)
     app.router.add_get(f"{base}/autoscalers", api.list_autoscalers)
+    app.router.add_get(f"{base}/instanceGroups", api.list_instance_groups)
+    app.router.add_get(f"{base}/instanceGroups/{{group}}", api.get_instance_group)
     app.router.add_get(f"{base}/autoscalers/{{autoscaler}}", api.get_autoscaler)
     app.router.add_get("/compute/v1/projects/{project}/aggregated/instanceGroupManagers", api.aggregated_instance_group_managers)
     app.router.add_get("/compute/v1/projects/{project}/aggregated/autoscalers", api.aggregated_autoscalers)
+    app.router.add_get("/compute/v1/projects/{project}/aggregated/instanceGroups", api.aggregated_instance_groups)
+    app.router.add_post("/batch/compute/v1", batch.batch_handler())
     app.router.add_get(f"{base}/instances", api.list_instances)
     app.router.add_get(f"{base}/instances/{{instance}}", api.get_instance)
     app.router.add_get(f"{base}/instances/{{instance}}/serialPort", serial.serial_port_output(world))
