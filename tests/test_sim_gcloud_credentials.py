@@ -89,3 +89,17 @@ def test_get_server_config_offers_the_running_and_the_upgrade_versions(setup) ->
     assert "1.30.5-gke.1014001" in config["validNodeVersions"]
     assert [c["channel"] for c in config["channels"]] == ["RAPID", "REGULAR", "STABLE"]
     assert config["defaultImageType"] == "COS_CONTAINERD"
+
+
+def test_clusters_describe_counts_the_vms_and_gives_each_pool_its_disks_and_network(setup) -> None:
+    server, env = setup
+    assert GCLOUD is not None
+    done = run(env, GCLOUD, "container", "clusters", "describe", "shop-prod", "--zone", "us-west1-a", "--format=json")
+    cluster = json.loads(done.stdout)
+    assert cluster["currentNodeCount"] == 3  # one VM per zone, registered or not
+    assert cluster["network"] == "default" and cluster["subnetwork"] == "default"
+    [pool] = cluster["nodePools"]
+    assert pool["config"]["diskSizeGb"] == 100 and pool["config"]["diskType"] == "pd-balanced"
+    assert pool["config"]["imageType"] == "COS_CONTAINERD" and pool["config"]["serviceAccount"] == "default"
+    assert pool["networkConfig"]["podIpv4CidrBlock"] == cluster["clusterIpv4Cidr"]
+    assert pool["maxPodsConstraint"] == {"maxPodsPerNode": "110"}

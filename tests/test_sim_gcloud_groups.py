@@ -112,3 +112,19 @@ def test_instance_groups_list_shows_the_managed_groups_with_their_network(setup)
     listed = gcloud_json(env, "compute", "instance-groups", "list")
     assert sorted(g["name"] for g in listed) == sorted(g["name"] for _, g in world.google.instance_group_managers())
     assert all(g["size"] == 1 and g["network"].endswith("/global/networks/default") for g in listed), listed
+
+
+def test_a_node_pool_vm_has_its_boot_disk_tags_service_account_and_metadata(setup) -> None:
+    world, _base, env = setup
+    vm = world.google.instances()[0]
+    zone = vm["zone"].rsplit("/", 1)[-1]
+    [described] = [gcloud_json(env, "compute", "instances", "describe", vm["name"], "--zone", zone)]
+    [disk] = described["disks"]
+    assert disk["boot"] is True and disk["diskSizeGb"] == "100" and disk["source"].endswith(f"/disks/{vm['name']}")
+    assert described["tags"]["items"][0].endswith("-node")
+    assert described["serviceAccounts"][0]["email"].endswith("-compute@developer.gserviceaccount.com")
+    metadata = {item["key"]: item["value"] for item in described["metadata"]["items"]}
+    assert metadata["cluster-name"] == "shop-prod" and metadata["cluster-location"] == "us-west1-a"
+    assert f"/zones/{zone}/instanceGroupManagers/gke-shop-prod-default-pool-" in metadata["created-by"]
+    assert "" not in metadata.values()
+

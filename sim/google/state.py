@@ -96,6 +96,23 @@ class GoogleState:
         if "currentNodeVersion" in cluster:
             pool.setdefault("version", cluster["currentNodeVersion"])
         pool.setdefault("selfLink", f"{cluster_link}/nodePools/{pool['name']}")
+        # What GKE fills in a pool's config and network config when the request leaves them out.
+        config = pool.setdefault("config", {})
+        config.setdefault("machineType", "e2-medium")
+        config.setdefault("diskSizeGb", 100)
+        config.setdefault("diskType", "pd-balanced")
+        config.setdefault("imageType", "COS_CONTAINERD")
+        config.setdefault("serviceAccount", "default")
+        config.setdefault("oauthScopes", ["https://www.googleapis.com/auth/cloud-platform"])
+        config.setdefault("metadata", {"disable-legacy-endpoints": "true"})
+        policy = cluster.get("ipAllocationPolicy") or {}
+        if policy.get("useIpAliases"):
+            pool.setdefault("networkConfig", {
+                "podRange": policy.get("clusterSecondaryRangeName", ""),
+                "podIpv4CidrBlock": cluster.get("clusterIpv4Cidr", DEFAULT_POD_RANGE),
+            })
+            pool.setdefault("podIpv4CidrSize", 24)
+            pool.setdefault("maxPodsConstraint", {"maxPodsPerNode": "110"})
         pool.setdefault(
             "instanceGroupUrls",
             [
@@ -268,6 +285,31 @@ class GoogleState:
             }
             if owner is not None:
                 instance["tags"] = {"items": [f"gke-{owner[0]['name']}-{names.pool_hash(owner[0]['name'], '', owner[0]['location'])}-node"]}
+                instance["tags"]["fingerprint"] = geography.fingerprint("tags", self.project, zone, name)
+                pool_config = owner[1].get("config", {})
+                instance["disks"] = [{
+                    "kind": "compute#attachedDisk",
+                    "type": "PERSISTENT",
+                    "mode": "READ_WRITE",
+                    "source": f"{names.zone_url(self.project, zone)}/disks/{name}",
+                    "deviceName": "persistent-disk-0",
+                    "index": 0,
+                    "boot": True,
+                    "autoDelete": True,
+                    "interface": "SCSI",
+                    "diskSizeGb": str(pool_config.get("diskSizeGb", 100)),
+                    "architecture": "X86_64",
+                }]
+                instance["metadata"] = {
+                    "kind": "compute#metadata",
+                    "fingerprint": geography.fingerprint("metadata", self.project, zone, name),
+                    "items": [
+                        {"key": "cluster-location", "value": owner[0]["location"]},
+                        {"key": "cluster-name", "value": owner[0]["name"]},
+                        *({"key": k, "value": v} for k, v in sorted((pool_config.get("metadata") or {}).items())),
+                        {"key": "created-by", "value": f"projects/{self.project}/zones/{zone}/instanceGroupManagers/{igm}"},
+                    ],
+                }
             group = self._groups.get((zone, igm)) or self._new_group(zone, igm)
             self._instances[(zone, name)] = instance
             members = self._members.setdefault((zone, igm), [])
