@@ -112,6 +112,13 @@ def test_pending_pods_evidence_has_the_scheduler_s_reasons_the_autoscaler_and_th
     assert "Deployment shop/checkout: 2 desired, 0 ready, 0 available; 2 pods pending" in text
     assert "Deployment shop/web: 4 desired, 3 ready" in text
 
+    _, _, replies = incident_thread(d, "autoscaling maximum")  # the same pods, seen from the pool that cannot grow
+    [evidence] = evidence_replies(replies)
+    text = evidence.all_text()
+    assert "Autoscaling on: 1 to 1 nodes per zone in 3 zones" in text
+    assert "us-west1-a: 1 VM, 1 registered as nodes" in text and "us-west1-b: 1 VM, 0 registered as nodes" in text
+    assert "5 × Insufficient cpu" in text
+
 
 def test_notready_node_evidence_has_conditions_kubelet_errors_pods_and_evictions(deployed) -> None:
     d = deployed("node-notready")

@@ -205,7 +205,10 @@ def test_the_survivor_takes_over_within_the_lease_and_the_killed_leader_returns_
     assert [m.ts for m in parents] == parents_before, "the same parents, none posted again"
     assert len(parents) == len(incidents), "one parent per incident"
     messages = [m for p in parents for m in [p, *stage.thread(p)]]
-    keys = [key_of({"metadata": m.metadata}) for m in messages]
+    keys = [key_of({"metadata": m.metadata}) for m in messages if not m.files]
     assert None not in keys and len(keys) == len(set(keys)), "every post carries its key, and each key is there once"
+    shared = [f for m in messages for f in m.files]  # a file (the evidence) carries no metadata: it is known by its name
+    names = [f.name for f in world.slack.files if f.id in shared]
+    assert len(names) == len(set(names)) == len(shared), "each file is there once"
     for replica in stage.replicas:
         assert "Traceback" not in replica.output(), replica.output()[-3000:]

@@ -139,6 +139,12 @@ def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment is not None else "unknown"
 
 
+def _span(window: timedelta) -> str:
+    """A look-back as people say it: "3h", "90m"."""
+    minutes = int(window.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
 def _log_lines(lines: Iterable[LogLine]) -> tuple[str, ...]:
     """Oldest first, as a log reads: Cloud Logging answers newest first."""
     return tuple(f"{_stamp(line.timestamp)} {one_line(line.text)}" for line in reversed(list(lines)))
@@ -162,8 +168,8 @@ def _errors_excerpt(ctx: Context, pending: Pending[list[LogLine]] | None, compon
     if lines is None:
         return None
     return Excerpt(
-        f"{component} errors (Cloud Logging, last {duration(LOG_LOOKBACK)})", _log_lines(lines),
-        empty=f"no errors in the last {duration(LOG_LOOKBACK)}", shown=3,
+        f"{component} errors (Cloud Logging, last {_span(LOG_LOOKBACK)})", _log_lines(lines),
+        empty=f"no errors in the last {_span(LOG_LOOKBACK)}", shown=3,
     )
 
 
@@ -285,7 +291,13 @@ def pending_pods(ctx: Context) -> Found:
     pods = [p for p in ctx.reads.result(pending_read) or () if not p.deleting]
     events: list[Event] = [e for r in event_reads for e in ctx.reads.result(r) or ()]
     groups = group_pending(pods, events)
-    found = Found(title=f"{len(pods)} pending pod{'s' if len(pods) != 1 else ''}: the scheduler's reasons, the autoscaler, the workloads")
+    waiting = f"{len(pods)} pending pod{'s' if len(pods) != 1 else ''}"
+    found = Found(title=f"{waiting}: the scheduler's reasons, the autoscaler, the workloads")
+    if ctx.incident.kind == AUTOSCALER_AT_MAX:
+        found.title = f"Node pool {ctx.incident.scope} at its maximum while {waiting} wait: the pool, the scheduler, the autoscaler"
+        pool = _pool_part(ctx, ctx.incident.scope)
+        if pool is not None:
+            found.parts.append(pool)
     for group in groups[:MAX_GROUPS]:
         names = ", ".join(p.key for p in group.pods[:MAX_EXAMPLES])
         more = f" and {len(group.pods) - MAX_EXAMPLES} more" if len(group.pods) > MAX_EXAMPLES else ""
@@ -310,7 +322,7 @@ def pending_pods(ctx: Context) -> Found:
                 Part(
                     title="The autoscaler's last decisions",
                     facts=tuple(decisions) or ("No autoscaler events about these pods.",),
-                    excerpts=(Excerpt(f"cluster-autoscaler visibility log (Cloud Logging, last {duration(AUTOSCALER_WINDOW)})", decisions_logged, empty="no decisions logged", shown=5),),
+                    excerpts=(Excerpt(f"cluster-autoscaler visibility log (Cloud Logging, last {_span(AUTOSCALER_WINDOW)})", decisions_logged, empty="no decisions logged", shown=5),),
                 )
             )
             decisions = []
@@ -323,6 +335,28 @@ def pending_pods(ctx: Context) -> Found:
         query = LogQuery(target="autoscaler", since=ctx.now - AUTOSCALER_WINDOW)
         found.links.append(Link("Logs Explorer: the autoscaler's decisions", logs.explorer_url(query)))
     return found
+
+
+def _pool_part(ctx: Context, name: str) -> Part | None:
+    """The pool at its maximum: its bounds, and per zone its VMs and how many of them are nodes."""
+    gke = _gke(ctx)
+    pool = next((p for p in gke.node_pools if p.name == name), None) if gke is not None else None
+    if pool is None:
+        return None
+    scaling = pool.autoscaling
+    if scaling.total_max is not None:
+        bounds = f"{scaling.total_min or 0} to {scaling.total_max} nodes in all"
+    else:
+        bounds = f"{scaling.min_nodes} to {scaling.max_nodes} nodes per zone in {len(pool.locations)} zones"
+    facts = [f"Autoscaling {'on' if scaling.enabled else 'off'}: {bounds}" + (f", location policy {scaling.location_policy}" if scaling.location_policy else "")]
+    nodes = ctx.reads.read("nodes", ctx.handle.kube.list_nodes)
+    registered = {n.name for n in nodes or () if n.pool == name}
+    vms = [vm for vm in ctx.handle.recent_vms if vm.pool == name]
+    for zone in pool.locations:
+        in_zone = [vm for vm in vms if vm.zone == zone]
+        became = sum(1 for vm in in_zone if vm.name in registered)
+        facts.append(f"{zone}: {len(in_zone)} VM{'s' if len(in_zone) != 1 else ''}, {became} registered as nodes")
+    return Part(title=f"Node pool {name} ({pool.machine_type or 'machine type unknown'})", facts=tuple(facts))
 
 
 def _autoscaler_events(events: Sequence[Event], limit: int = 5) -> Iterable[str]:
