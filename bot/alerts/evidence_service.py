@@ -124,7 +124,7 @@ class EvidenceDesk:
     def _gather(self, incident_id: int) -> None:
         try:
             incident = self.store.get(incident_id)
-            if incident is None or not self.wants(incident) or self.gathered([incident_id]):
+            if self._stopped or incident is None or not self.wants(incident) or self.gathered([incident_id]):
                 return
             handle = self.clusters.get(incident.cluster)
             started = time.monotonic()
@@ -187,7 +187,9 @@ class EvidenceDesk:
                 return False
             wait_for(running, timeout=remaining)
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = 5.0) -> None:
+        """Start nothing more; give a gathering under way a few seconds to record what it read."""
         with self._lock:
             self._stopped = True
+        self.settle(wait_seconds)
         self._pool.shutdown(wait=False, cancel_futures=True)
