@@ -97,7 +97,9 @@ def load(world: World, name_or_path: str) -> Scenario:
         if filtered:
             _shape_pools(world, spec)
             for workload in spec.workloads:
-                workloads.create(world, spec, workload, world.clock.now())
+                pending = workloads.create(world, spec, workload, world.clock.now())
+                if workload.scheduler_message:
+                    scenario.held_pending |= {(workload.namespace, name) for name in pending}
     world.clock.on_advance(lambda now: apply_due_steps(scenario, now))
     apply_due_steps(scenario, world.clock.now())
     return scenario

@@ -62,6 +62,13 @@ class ClusterSpec(BaseModel):
     master_outage: Literal["refuse", "timeout", "503"] = "refuse"
 
 
+class SpreadSpec(BaseModel):
+    """A topologySpreadConstraint with whenUnsatisfiable DoNotSchedule over the workload's own pods."""
+
+    key: str = "topology.kubernetes.io/zone"
+    max_skew: int = Field(1, ge=1)
+
+
 class WorkloadSpec(BaseModel):
     namespace: str
     name: str
@@ -74,10 +81,13 @@ class WorkloadSpec(BaseModel):
     tolerations: list[dict[str, Any]] = Field(default_factory=list)  # Kubernetes' shape: key, operator, value, effect
     claim: str | None = None  # a PersistentVolumeClaim that is not bound
     scheduler_message: str | None = None  # Pending with exactly this FailedScheduling message
+    topology_spread: SpreadSpec | None = None
 
     @property
     def constrained(self) -> bool:
-        return bool(self.node_selector or self.tolerations or self.claim or self.scheduler_message)
+        return bool(
+            self.node_selector or self.tolerations or self.claim or self.scheduler_message or self.topology_spread
+        )
 
 
 class StepSpec(BaseModel):
@@ -96,6 +106,15 @@ class StepSpec(BaseModel):
         "create_pods",
         "control_plane_down",
         "control_plane_up",
+        "cordon",
+        "uncordon",
+        "drain",
+        "evict_pods",
+        "delete_pods",
+        "rollout",
+        "add_nodes",
+        "remove_node",
+        "set_pdb",
     ]
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -109,7 +128,8 @@ class ExpectedIncident(BaseModel):
     words: list[str] = Field(default_factory=list)  # in its parent (any version) or its thread
     not_words: list[str] = Field(default_factory=list)
     broadcast: bool | None = None  # a reply of its thread was also sent to the channel (or, False, never)
-    max_messages: int | None = None  # its parent and replies together
+    max_messages: int | None = None  # its post, edits, thread replies and replies also sent to the channel
+    first_alert_by: str | None = None  # its parent posted by then, from the start (``16m``: grace period + one check)
 
 
 class Expectations(BaseModel):
@@ -118,7 +138,7 @@ class Expectations(BaseModel):
     play: str | None = None  # how long to replay; default: 20 minutes past the last step
     incidents: list[ExpectedIncident] = Field(default_factory=list)
     absent: list[str] = Field(default_factory=list)  # kinds that must open no incident at all
-    max_messages: int | None = None  # in the alert channel, thread replies included
+    max_messages: int | None = None  # in the alert channel: posts, edits, thread replies and broadcasts
     healthy: bool = False  # nothing at all may be posted
 
 
@@ -197,6 +217,8 @@ class Scenario:
     unregistered_vms: dict[str, list[str]]  # zone -> VM names without a node
     next_step: int = 0  # index of the first timeline step not yet applied
     target_versions: dict[str, str] = field(default_factory=dict)  # upgrade operation name -> version it installs
+    # (namespace, name) of pods Pending under a literal scheduler_message: the scheduler's retries leave them be.
+    held_pending: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def cluster_name(self) -> str:

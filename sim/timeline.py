@@ -6,7 +6,9 @@ cluster the Kubernetes API is gone for as long as it runs (connections
 refused, or as the cluster's ``master_outage`` says: never answered, or 503;
 a regional one keeps serving from its other replicas). Nodes going NotReady, Unknown or
 Ready, a zone failing, pods created mid-scenario and operations that abort are
-in ``sim.trouble``.
+in ``sim.trouble``; cordons, drains, rollouts, scale-ups and disruption
+budgets in ``sim.churn``, which also settles the world after every step (the
+scheduler's retry, the budgets' status).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sim import trouble
+from sim import churn, trouble
 from sim.scenario_spec import Scenario, StepSpec, parse_offset
 
 
@@ -33,6 +35,7 @@ def apply_due_steps(scenario: Scenario, now: datetime) -> None:
 def apply_step(scenario: Scenario, step: StepSpec) -> None:
     handler = _STEPS[step.do]
     handler(scenario, step.params)
+    churn.settle(scenario, step.do)
 
 
 def _operation_for(scenario: Scenario, op_type: str) -> dict[str, Any] | None:
@@ -144,4 +147,5 @@ _STEPS = {
     "control_plane_down": lambda s, p: _control_plane(s, p, True),
     "control_plane_up": lambda s, p: _control_plane(s, p, False),
     **trouble.STEPS,
+    **churn.STEPS,
 }

@@ -120,7 +120,9 @@ def _zone(scenario: Scenario, params: dict[str, Any], status: str) -> None:
 
 def _create_pods(scenario: Scenario, params: dict[str, Any]) -> None:
     workload = WorkloadSpec.model_validate(params)
-    workloads.create(scenario.world, scenario.spec, workload, scenario.world.clock.now())
+    pending = workloads.create(scenario.world, scenario.spec, workload, scenario.world.clock.now())
+    if workload.scheduler_message:
+        scenario.held_pending |= {(workload.namespace, name) for name in pending}
 
 
 def _abort_operation(scenario: Scenario, params: dict[str, Any]) -> None:

@@ -28,12 +28,41 @@ def _suffix(*parts: str) -> str:
 
 
 def needs(workload: WorkloadSpec) -> filters.PodNeeds:
+    spread = workload.topology_spread
     return filters.PodNeeds(
         cpu_m=filters.cpu_m(workload.cpu),
         memory_mi=filters.memory_mi(workload.memory),
         node_selector=dict(workload.node_selector),
         tolerations=tuple(workload.tolerations),
         unbound_claim=workload.claim is not None,
+        namespace=workload.namespace,
+        labels={"app": workload.name},
+        spread=(filters.Spread(spread.key, spread.max_skew),) if spread else (),
+    )
+
+
+def needs_of(pod: dict[str, Any]) -> filters.PodNeeds:
+    """What the scheduler weighs for a pod as stored: its requests, selector, tolerations, claims, spread."""
+    spec = pod.get("spec") or {}
+    meta = pod.get("metadata") or {}
+    requests = [(c.get("resources") or {}).get("requests") or {} for c in spec.get("containers") or ()]
+    spread = tuple(
+        filters.Spread(str(c.get("topologyKey", "")), int(c.get("maxSkew", 1)))
+        for c in spec.get("topologySpreadConstraints") or ()
+        if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
+    )
+    selectors = [
+        (c.get("labelSelector") or {}).get("matchLabels") or {} for c in spec.get("topologySpreadConstraints") or ()
+    ]
+    return filters.PodNeeds(
+        cpu_m=sum(filters.cpu_m(r.get("cpu", "0")) for r in requests),
+        memory_mi=sum(filters.memory_mi(r.get("memory", "0")) for r in requests),
+        node_selector=dict(spec.get("nodeSelector") or {}),
+        tolerations=tuple(spec.get("tolerations") or ()),
+        unbound_claim=any("persistentVolumeClaim" in v for v in spec.get("volumes") or ()),
+        namespace=str(meta.get("namespace", "")),
+        labels=dict(selectors[0]) if selectors else {},
+        spread=spread,
     )
 
 
@@ -69,14 +98,19 @@ def template_nodes(spec: ScenarioSpec) -> list[filters.Candidate]:
     return templates
 
 
-def autoscaler_verdict(spec: ScenarioSpec, pod: filters.PodNeeds) -> tuple[str, str]:
-    """(event reason, message) the cluster autoscaler writes about a pod the scheduler left Pending."""
+def autoscaler_verdict(
+    spec: ScenarioSpec, pod: filters.PodNeeds, nodes: list[filters.Candidate] | None = None
+) -> tuple[str, str]:
+    """(event reason, message) the cluster autoscaler writes about a pod the scheduler left Pending.
+
+    ``nodes`` are the cluster's nodes as they are, for constraints that count pods across zones.
+    """
     groups = node_groups(spec)
     if pod.unbound_claim:
         return "NotTriggerScaleUp", f"pod didn't trigger scale-up: {len(groups)} {filters.UNBOUND_CLAIM}"
     objections: Counter[str] = Counter()
     for template in template_nodes(spec):
-        objections.update(filters.objection(pod, template) or ["fits"])
+        objections.update(filters.objection(pod, template, [*(nodes or []), template]) or ["fits"])
     if "fits" in objections:  # a new node would take it: the question is only whether one may be added
         if pools_at_max(spec):
             return "NotTriggerScaleUp", f"pod didn't trigger scale-up: {len(groups)} max node group size reached"
@@ -86,14 +120,21 @@ def autoscaler_verdict(spec: ScenarioSpec, pod: filters.PodNeeds) -> tuple[str, 
 
 
 def pending_events(
-    world: World, spec: ScenarioSpec, namespace: str, name: str, pod: filters.PodNeeds, message: str, now: datetime
+    world: World,
+    spec: ScenarioSpec,
+    namespace: str,
+    name: str,
+    pod: filters.PodNeeds,
+    message: str,
+    now: datetime,
+    nodes: list[filters.Candidate] | None = None,
 ) -> None:
     """The scheduler's FailedScheduling event and the autoscaler's verdict about one Pending pod."""
     world.kube.upsert("events", kube.make_event(
         namespace, kind="Pod", name=name, reason="FailedScheduling", message=message,
         type="Warning", source="default-scheduler", count=1, first=now, last=now,
     ))
-    reason, verdict = autoscaler_verdict(spec, pod)
+    reason, verdict = autoscaler_verdict(spec, pod, nodes)
     world.kube.upsert("events", kube.make_event(
         namespace, kind="Pod", name=name, reason=reason, message=verdict,
         type="Normal", source="cluster-autoscaler", count=1, first=now, last=now,
@@ -111,18 +152,39 @@ def constrain(pod: dict[str, Any], workload: WorkloadSpec) -> dict[str, Any]:
         spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": workload.claim}}]
         for container in spec["containers"]:
             container["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    if workload.topology_spread:
+        spec["topologySpreadConstraints"] = [{
+            "maxSkew": workload.topology_spread.max_skew,
+            "topologyKey": workload.topology_spread.key,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app": workload.name}},
+        }]
     return pod
 
 
-def create(world: World, spec: ScenarioSpec, workload: WorkloadSpec, now: datetime) -> list[str]:
-    """Create the workload's pods against the cluster as it is now; returns the names left Pending."""
-    replica_set = f"{workload.name}-{_suffix(workload.namespace, workload.name)}c9d"
+def replica_set_name(workload: WorkloadSpec, revision: str = "") -> str:
+    """``web-1a2bc9d``: the ReplicaSet of the workload's pod template (a new ``revision``, a new one)."""
+    parts = (workload.namespace, workload.name, revision) if revision else (workload.namespace, workload.name)
+    return f"{workload.name}-{_suffix(*parts)}c9d"
+
+
+def create(world: World, spec: ScenarioSpec, workload: WorkloadSpec, now: datetime, *, revision: str = "") -> list[str]:
+    """Create the workload's pods against the cluster as it is now; returns the names left Pending.
+
+    The pods are ``replicas`` more of the workload's ReplicaSet: names its pods already hold are skipped.
+    """
+    replica_set = replica_set_name(workload, revision)
     pod_needs = needs(workload)
     nodes = filters.candidates(world)
     pending = []
     world.kube.upsert("namespaces", {"metadata": {"name": workload.namespace}})
-    for index in range(workload.replicas):
+    index = 0
+    for _ in range(workload.replicas):
         name = f"{replica_set}-{_suffix(replica_set, str(index))}x"
+        while world.kube.get("pods", workload.namespace, name) is not None:
+            index += 1
+            name = f"{replica_set}-{_suffix(replica_set, str(index))}x"
+        index += 1
         node = None if workload.scheduler_message else filters.choose(pod_needs, nodes)
         message = None
         if node is not None:
@@ -145,8 +207,37 @@ def create(world: World, spec: ScenarioSpec, workload: WorkloadSpec, now: dateti
         world.kube.upsert("pods", constrain(pod, workload))
         if message is not None:
             pending.append(name)
-            pending_events(world, spec, workload.namespace, name, pod_needs, message, now)
+            pending_events(world, spec, workload.namespace, name, pod_needs, message, now, nodes)
     return pending
+
+
+def bind(pod: dict[str, Any], node: str, now: datetime) -> dict[str, Any]:
+    """The pod as the scheduler binds it to ``node`` and its kubelet starts it: Running and Ready since ``now``."""
+    meta, spec = pod["metadata"], pod["spec"]
+    requests = (spec["containers"][0].get("resources") or {}).get("requests") or {}
+    started = kube.make_pod(
+        meta["namespace"], meta["name"], node=node, phase="Running", labels=meta.get("labels"),
+        containers=[c["name"] for c in spec["containers"]], image=spec["containers"][0].get("image", ""),
+        cpu=str(requests.get("cpu", "100m")), memory=str(requests.get("memory", "128Mi")), created=now,
+    )
+    status = pod.setdefault("status", {})
+    status.clear()
+    status.update(started["status"])
+    spec["nodeName"] = node
+    return pod
+
+
+def leave_pending(
+    world: World, spec: ScenarioSpec, pod: dict[str, Any], nodes: list[filters.Candidate], now: datetime
+) -> dict[str, Any]:
+    """The pod Pending with the scheduler's FailedScheduling words for the cluster as it is, and its events."""
+    pod_needs = needs_of(pod)
+    message = filters.failed_scheduling(pod_needs, nodes)
+    meta = pod["metadata"]
+    pod["spec"].pop("nodeName", None)
+    pod["status"] = kube.make_pod(meta["namespace"], meta["name"], phase="Pending", unschedulable_message=message, created=now)["status"]
+    pending_events(world, spec, meta["namespace"], meta["name"], pod_needs, message, now, nodes)
+    return pod
 
 
 def taint_of(text: str) -> dict[str, str]:
