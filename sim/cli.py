@@ -3,6 +3,10 @@
 It writes a kubeconfig and a bot configuration next to each other, prints how
 to use them, and lets the simulated clock follow real time (scaled by
 ``--speed``) so a scenario's timeline plays out while you watch.
+
+`k8s-chatops sim replay FILE` instead replays a scenario through the real bot
+on a fast clock and scores the alert channel against the file's
+expectations (``sim.replay``).
 """
 
 from __future__ import annotations
@@ -81,7 +85,9 @@ def serve(
 
 def build_parser(prog: str = "k8s-chatops sim") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Serve a simulated GKE world (Kubernetes, GKE, Compute, Logging, Slack) in the foreground."
+        prog=prog,
+        description="Serve a simulated GKE world (Kubernetes, GKE, Compute, Logging, Slack) in the foreground.",
+        epilog=f"{prog} replay SCENARIO [--json CALLS.json]: replay a scenario through the bot and score it (see --help there).",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--scenario", default=None, help="Scenario name or YAML path (default: zonal-shortfall)")
@@ -94,6 +100,11 @@ def build_parser(prog: str = "k8s-chatops sim") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "k8s-chatops sim") -> int:
+    argv = list(argv) if argv is not None else None
+    if argv and argv[0] == "replay":
+        from sim.replay import main as replay
+
+        return replay(argv[1:], prog=f"{prog} replay")
     args = build_parser(prog).parse_args(argv)
     return serve(
         scenario=args.scenario,

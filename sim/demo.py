@@ -5,34 +5,30 @@ over Socket Mode, advances the simulated clock a minute at a time while the
 alert checks run, and prints what the alert channel shows as it happens, plus
 what an engineer sees when they ask with slash commands.
 
-It lives in the simulator's distribution, not the bot's: it is the one part of
-``sim`` that imports ``bot``, and the bot's own ``k8s-chatops demo`` only
-dispatches here when the simulator is installed.
+It drives the replay engine (``sim.replay``: the real bot built from a
+configuration aimed at the world, one check per simulated minute) and adds
+Socket Mode for the slash commands. Both live in the simulator's
+distribution, not the bot's: they are the parts of ``sim`` that import
+``bot``, and the bot's own ``k8s-chatops demo`` only dispatches here when the
+simulator is installed.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import logging
 import textwrap
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from bot.runtime import Bot, build_bot
-from bot.settings import Settings
-from sim.bot_config import bot_config, write_files
-from sim.cli import build_world
-from sim.server import Endpoints, SimServer
+from sim.replay import Replay
 from sim.slack.sender import SlackSender
 from sim.transcript import message_lines
 from sim.world import World
 
 WIDTH = 100
-ALERT_CHANNEL = "alerts"
 ASK_CHANNEL = "ops"
 ENGINEER = "alice"
 
@@ -41,61 +37,16 @@ def _rule(title: str = "") -> str:
     return f"── {title} ".ljust(WIDTH, "─") if title else "─" * WIDTH
 
 
-@dataclass
-class ChannelWatcher:
-    """Prints what is new in a channel: parents, thread replies and edits, in order."""
-
-    world: World
-    channel: str
-    seen: dict[str, int] = field(default_factory=dict)  # ts -> number of versions shown
-    replies_seen: dict[str, int] = field(default_factory=dict)  # parent ts -> replies shown
-
-    def show_new(self) -> None:
-        slack = self.world.slack
-        for message in slack.messages(self.channel):
-            versions = len(message.edits) + 1
-            shown = self.seen.get(message.ts, 0)
-            if shown == 0:
-                print(f"\n#{self.channel}  {self._when()}  new alert")
-                print("\n".join(message_lines(message.text, message.blocks, indent="  │ ")))
-            elif versions > shown:
-                print(f"\n#{self.channel}  {self._when()}  alert message edited to:")
-                print("\n".join(message_lines(message.text, message.blocks, indent="  │ ")))
-            self.seen[message.ts] = versions
-            replies = slack.thread(self.channel, message.ts)
-            for reply in replies[self.replies_seen.get(message.ts, 0):]:
-                print(f"\n#{self.channel}  {self._when()}  in the thread of {_first_line(message)!r}:")
-                print("\n".join(message_lines(reply.text, reply.blocks, indent="  ├─ ")))
-            self.replies_seen[message.ts] = len(replies)
-
-    def _when(self) -> str:
-        return self.world.clock.now().strftime("%H:%M")
-
-
-def _first_line(message: Any) -> str:
-    lines = message_lines(message.text, message.blocks)
-    return (lines[0] if lines else message.text)[:60]
-
-
-def demo_settings(world: World, endpoints: Endpoints, cluster: str, location: str, state: Path) -> Settings:
-    kubeconfig, _ = write_files(state, endpoints, world, cluster=cluster, location=location)
-    config = bot_config(endpoints, world, kubeconfig=kubeconfig, cluster=cluster, location=location, state_dir=state / "state")
-    config["alerts"] = {"channel": f"#{ALERT_CHANNEL}", "interval_seconds": 60}
+def _engineer_may_read_logs(world: World, config: dict[str, Any]) -> None:
     config["access"] = {"rules": [{"commands": ["logs", "ssh"], "users": [world.slack.user_id(ENGINEER)]}]}
-    return Settings(**config)
 
 
-class Demo:
+class Demo(Replay):
+    """The replay engine (``sim.replay``) on a clock that starts now, with Socket Mode for slash commands."""
+
     def __init__(self, scenario: str) -> None:
         start = datetime.now(UTC).replace(second=0, microsecond=0)
-        self.world, self.cluster, self.location = build_world(scenario=scenario, nodes=None, pods=None, start=start)
-        self.server = SimServer(self.world)
-        self.endpoints = self.server.start()
-        self._tmp = tempfile.TemporaryDirectory(prefix="k8s-chatops-demo-")
-        self.state = Path(self._tmp.name)
-        self.settings = demo_settings(self.world, self.endpoints, self.cluster, self.location, self.state)
-        self.bot: Bot = build_bot(self.settings, clock=self.world.clock)
-        self.watcher = ChannelWatcher(self.world, ALERT_CHANNEL)
+        super().__init__(scenario, start=start, configure=_engineer_may_read_logs, evidence=True)
 
     def start(self) -> None:
         self.bot.start(schedule=False)
@@ -109,17 +60,11 @@ class Demo:
                 raise RuntimeError("the bot did not connect to the simulated Slack")
             time.sleep(0.05)
 
-    def stop(self) -> None:
-        self.bot.stop()
-        self.server.stop()
-        self._tmp.cleanup()
-
     def minutes(self, count: int) -> None:
         """Let ``count`` simulated minutes pass, one alert check per minute, printing the channel."""
         for _ in range(count):
             self.world.clock.advance(60)
-            assert self.bot.alerts is not None
-            self.bot.alerts.run_cycle(self.cluster)
+            self.check()
             self.watcher.show_new()
 
     def ask(self, text: str) -> None:
@@ -227,4 +172,6 @@ def build_parser(prog: str = "k8s-chatops demo") -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "k8s-chatops demo") -> int:
     args = build_parser(prog).parse_args(argv)
+    # The clients' retries while the zonal upgrade has the API down are the story, not news: the channel says it.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     return run_demo(scenario=args.scenario, follow=args.follow)

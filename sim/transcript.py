@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import dataclass, field
 from typing import Any
+
+from sim.world import World
 
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
@@ -77,3 +80,40 @@ def message_lines(text: str, blocks: list[dict[str, Any]] | None, *, indent: str
         else:
             wrapped.extend(textwrap.wrap(line, 110, initial_indent=indent, subsequent_indent=indent + "  "))
     return wrapped
+
+
+@dataclass
+class ChannelWatcher:
+    """Prints what is new in a channel: parents, thread replies and edits, in order."""
+
+    world: World
+    channel: str
+    seen: dict[str, int] = field(default_factory=dict)  # ts -> number of versions shown
+    replies_seen: dict[str, int] = field(default_factory=dict)  # parent ts -> replies shown
+
+    def show_new(self) -> None:
+        slack = self.world.slack
+        for message in slack.messages(self.channel):
+            versions = len(message.edits) + 1
+            shown = self.seen.get(message.ts, 0)
+            if shown == 0:
+                print(f"\n#{self.channel}  {self._when()}  new alert")
+                print("\n".join(message_lines(message.text, message.blocks, indent="  │ ")))
+            elif versions > shown:
+                print(f"\n#{self.channel}  {self._when()}  alert message edited to:")
+                print("\n".join(message_lines(message.text, message.blocks, indent="  │ ")))
+            self.seen[message.ts] = versions
+            replies = slack.thread(self.channel, message.ts)
+            for reply in replies[self.replies_seen.get(message.ts, 0):]:
+                also = " (also sent to the channel)" if reply.broadcast else ""
+                print(f"\n#{self.channel}  {self._when()}  in the thread of {_first_line(message)!r}{also}:")
+                print("\n".join(message_lines(reply.text, reply.blocks, indent="  ├─ ")))
+            self.replies_seen[message.ts] = len(replies)
+
+    def _when(self) -> str:
+        return self.world.clock.now().strftime("%H:%M")
+
+
+def _first_line(message: Any) -> str:
+    lines = message_lines(message.text, message.blocks)
+    return (lines[0] if lines else message.text)[:60]

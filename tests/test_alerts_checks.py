@@ -169,19 +169,28 @@ def test_not_ready_nodes_of_an_upgrading_pool_belong_to_the_upgrade():
 
 
 def test_stalled_upgrade_names_its_blockers():
+    """The budgets that hold a pod on a node being drained, and bare pods; not a budget at zero elsewhere."""
     op = upgrade("UPGRADE_NODES", target="projects/p/zones/us-west1-a/clusters/shop-prod/nodePools/default-pool",
                  detail="to 1.31.1-gke.1")
     draining = node("n1", unschedulable=True)
     bare = Pod(namespace="ops", name="debug", uid="d", phase="Running", node_name="n1", created=NOW, owner_kind="")
+    web = Pod(namespace="shop", name="web-1", uid="w", phase="Running", node_name="n1", created=NOW,
+              owner_kind="ReplicaSet", labels={"app": "web"})
     snap = ClusterSnapshot(
         cluster="c", taken_at=NOW, is_gke=True, gke=gke(location="us-west1"), operations=(op,), nodes=(draining,),
-        disruption_budgets=(DisruptionBudget("shop", "web", 0, 2, 2, 2),), draining_pods=(bare,),
+        disruption_budgets=(
+            DisruptionBudget("shop", "web", 0, 2, 2, 2, match_labels={"app": "web"}),
+            DisruptionBudget("data", "queue", 0, 1, 1, 1, match_labels={"app": "queue"}),  # its pods are elsewhere
+        ),
+        draining_pods=(bare, web),
     )
     marks = {"progress:op-1:0": NOW - timedelta(hours=1)}
     [finding] = run_checks(snap, marks, ALERTS)
     assert finding.facts["status"] == "STALLED"
-    assert any("shop/web" in b for b in finding.facts["blockers"])
+    assert any("shop/web allows 0" in b and "holding shop/web-1 on n1" in b for b in finding.facts["blockers"])
     assert any("ops/debug" in b for b in finding.facts["blockers"])
+    assert not any("data/queue" in b for b in finding.facts["blockers"])
+    assert "relax PodDisruptionBudget shop/web" in finding.fix and "bare pods" in finding.fix
 
 
 def test_unreachable_control_plane_waits_one_cycle_and_says_why():

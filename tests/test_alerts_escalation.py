@@ -44,6 +44,6 @@ def test_a_rise_to_critical_is_broadcast_to_the_channel_once(replay: Replay) -> 
     assert [m["ts"] for m in shown] == [broadcast.ts], "the channel's history shows the broadcast reply"
     assert shown[0]["root"]["ts"] == parent.ts
 
-    [incident] = [i for i in replay.opened() if i.incident.kind == "nodes-not-ready"]
-    assert incident.incident.status == "resolved" and incident.severity == "critical"
-    assert [e.kind for e in replay.store.events(incident.incident.id)].count("escalated") == 1
+    [incident] = [i for i in replay.opened() if i.kind == "nodes-not-ready"]
+    assert incident.raised.status == "resolved" and incident.severity == "critical"
+    assert [e.kind for e in replay.store.events(incident.raised.id)].count("escalated") == 1

@@ -9,7 +9,9 @@ thread reply also sent to the channel (once per rise past what the channel
 was told), an incident that comes back soon after resolving reopens in its
 own thread (and says so in the channel) instead of starting a series, and an
 informational incident (a healthy upgrade) is one message kept current,
-without thread replies.
+without thread replies, and edited for progress at most every
+``INFO_EDIT_SECONDS`` (its end, or a rise, at once): a healthy upgrade is a
+post, an edit or two, and its end.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from bot.settings import AlertConfig
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+# An informational message is edited for progress at most this often; what changed meanwhile waits.
+INFO_EDIT_SECONDS = 900
+_SHOWN = ("opened", "changed", "reopened")  # events that mean the parent was (re)written with the news
 
 
 
@@ -232,11 +237,21 @@ class IncidentEngine:
             if _wording(finding.title, finding.severity) != _wording(*shown):  # e.g. now flapping: keep the parent true
                 self.notifier.update_parent(incident.id, *render.parent_message(state, now))
             return incident
+        if state.informational and not finding.facts.get("final") and self._shown_lately(incident, now):
+            return incident  # nobody needs each percent: the posted facts stay, so the news waits for the next edit
         self.store.add_event(incident.id, now, "changed", "; ".join(changes))
-        if not state.informational:  # an informational incident is one message, kept current
+        # An informational incident is one message, kept current; a final change (an upgrade that finished)
+        # is told by the resolution's timeline, posted right after, and needs no reply of its own.
+        if not state.informational and not finding.facts.get("final"):
             self.notifier.post_thread(incident.id, *render.thread_update(state, changes))
         self.notifier.update_parent(incident.id, *render.parent_message(state, now))
         return self.store.update(incident.id, posted_facts=dict(finding.facts))
+
+    def _shown_lately(self, incident: Incident, now: datetime) -> bool:
+        """Whether the parent was written with news less than ``INFO_EDIT_SECONDS`` ago."""
+        shown = [e.at for e in self.store.events(incident.id) if e.kind in _SHOWN]
+        last = max(shown, default=incident.opened_at)
+        return now - last < timedelta(seconds=INFO_EDIT_SECONDS)
 
     def _resolve(self, incident: Incident, now: datetime, by: str | None, reason: str = "no longer observed") -> Incident:
         incident = self.store.update(incident.id, status="resolved", resolved_at=now, resolved_by=by, clean_checks=0)

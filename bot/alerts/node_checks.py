@@ -33,7 +33,7 @@ from bot.settings import AlertConfig
 AUTOSCALER_DELETE_TAINT = "ToBeDeletedByClusterAutoscaler"
 MARK_PREFIXES = ("node:", "node-ready:", "node-flap:")
 # A node Ready at the moment is still reported while its stretch lasts once it flapped this often.
-FLAPS_TO_HOLD = 2
+FLAPS_TO_HOLD = 1
 # Zones this small are judged node by node: one node down is not a zone down.
 ZONE_MIN_NODES = 2
 LISTED = 10  # node lines shown in one message; the rest are counted

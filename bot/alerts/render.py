@@ -33,7 +33,7 @@ from bot.blocks import (
     on_cluster,
     truncate,
 )
-from bot.model.findings import Finding
+from bot.model.findings import NODES_NOT_READY, UNREGISTERED_VMS, ZONE_NOT_READY, Finding
 
 SECTION_LIMIT = SECTION_TEXT_BUDGET
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
@@ -125,20 +125,27 @@ def _state_line(state: IncidentState, now: datetime) -> str:
     return " · ".join(parts)
 
 
+# Whose logs answer the next question about a machine an incident names: a VM that never registered
+# says why in kube-proxy's (it cannot reach the control plane); a node that is not Ready, in its kubelet's.
+# Other incidents name machines only in passing (the nodes an upgrade is replacing): no machine buttons.
+MACHINE_LOGS = {UNREGISTERED_VMS: "kube-proxy", NODES_NOT_READY: "kubelet", ZONE_NOT_READY: "kubelet"}
+
+
 def drilldown_buttons(state: IncidentState) -> list[ButtonElement]:
-    """Commands that answer the next question: which zones, which pods, what did the node log."""
+    """Commands that answer the next question: which zones, which pods, what did the machine log."""
     cluster = state.cluster
     buttons = [
         command_button("Nodes by zone", on_cluster("nodes", cluster), key="nodes"),
         command_button("Pending pods", on_cluster("pods --pending -A", cluster), key="pods"),
     ]
+    component = MACHINE_LOGS.get(state.kind)
     machines = list(state.facts.get("vms") or state.facts.get("nodes") or [])
-    if machines:
+    if component and machines:
         vm = str(machines[0])
         buttons.append(
             command_button(
-                f"kube-proxy logs of {truncate(vm, 40)}",
-                on_cluster(f"logs node {vm} --component kube-proxy", cluster),
+                f"{component} logs of {truncate(vm, 40)}",
+                on_cluster(f"logs node {vm} --component {component}", cluster),
                 key="logs",
             )
         )

@@ -26,7 +26,7 @@ from bot.model.findings import (
     Severity,
 )
 from bot.model.gke import Operation
-from bot.model.kube import Node, Pod
+from bot.model.kube import DisruptionBudget, Node, Pod
 from bot.settings import AlertConfig
 
 DONE_VISIBLE_FOR = timedelta(minutes=10)  # a finished upgrade is reported once, then resolves
@@ -221,7 +221,7 @@ def node_pool_upgrades(snapshot: ClusterSnapshot, marks: dict[str, datetime]) ->
                 + (" (stalled)" if stalled else "")
                 + (": failed, GKE is rolling it back" if rolling_back else ""),
                 detail="\n".join(lines),
-                fix="Relax the blocking disruption budgets or move the bare pods." if blockers else "",
+                fix=_unblock(blockers),
                 scope=op.node_pool,
                 since=started,
                 facts={
@@ -276,15 +276,36 @@ def progress_subjects(snapshot: ClusterSnapshot) -> list[str]:
     return subjects
 
 
+def covers(budget: DisruptionBudget, pod: Pod) -> bool:
+    """Whether the budget counts the pod: its namespace, and every label of its selector."""
+    return pod.namespace == budget.namespace and all(pod.labels.get(k) == v for k, v in budget.match_labels.items())
+
+
 def upgrade_blockers(snapshot: ClusterSnapshot, pool: str) -> list[str]:
-    """What keeps nodes from draining: budgets allowing no disruption, bare pods, long grace periods."""
-    blockers = [
-        f"PodDisruptionBudget {b.namespace}/{b.name} allows 0 disruptions ({b.current_healthy}/{b.expected_pods} healthy)"
-        for b in snapshot.disruption_budgets
-        if b.disruptions_allowed == 0
-    ]
+    """What keeps the pool's cordoned nodes from draining: budgets allowing no disruption, bare pods, long grace periods.
+
+    A budget blocks only when it covers a pod still on a node being drained: one at zero disruptions
+    elsewhere (another pool, a node not reached yet) holds nothing up now, and naming it would send
+    people to relax the wrong budget. Without the pods of the draining nodes (none read), every
+    budget at zero is named, as a budget that may be the one.
+    """
     draining_nodes = {n.name for n in snapshot.nodes if n.pool == pool and n.unschedulable}
     pods: list[Pod] = [p for p in snapshot.draining_pods if p.node_name in draining_nodes]
+    movable = [p for p in pods if p.owner_kind not in ("DaemonSet", "Node")]
+    blockers: list[str] = []
+    for budget in snapshot.disruption_budgets:
+        if budget.disruptions_allowed != 0:
+            continue
+        held = [p for p in movable if covers(budget, p)]
+        if pods and not held:
+            continue
+        line = (
+            f"PodDisruptionBudget {budget.namespace}/{budget.name} allows 0 disruptions "
+            f"({budget.current_healthy}/{budget.expected_pods} healthy)"
+        )
+        if held:
+            line += f", holding {_listed([p.key for p in held], 3)} on {_listed(sorted({p.node_name for p in held}), 3)}"
+        blockers.append(line)
     blockers += [f"bare pod {p.key} (no controller recreates it)" for p in pods if not p.owner_kind]
     blockers += [
         f"pod {p.key} has terminationGracePeriodSeconds {p.termination_grace_seconds}"
@@ -292,6 +313,28 @@ def upgrade_blockers(snapshot: ClusterSnapshot, pool: str) -> list[str]:
         if p.termination_grace_seconds > LONG_GRACE_SECONDS
     ]
     return blockers
+
+
+def _unblock(blockers: list[str]) -> str:
+    """What lets the drain go on, for the blockers named: GKE keeps retrying the evictions meanwhile."""
+    budgets = [b.split(" allows", 1)[0].removeprefix("PodDisruptionBudget ") for b in blockers if b.startswith("PodDisruptionBudget")]
+    steps = []
+    if budgets:
+        steps.append(
+            f"Let one pod go: relax PodDisruptionBudget {_listed(budgets, 3)} (a lower minAvailable or a higher "
+            "maxUnavailable), or give its workload one more replica than the budget needs"
+        )
+    if any(b.startswith("bare pod") for b in blockers):
+        steps.append("move or delete the bare pods (nothing recreates them, so the drain will not evict them)")
+    if any("terminationGracePeriodSeconds" in b for b in blockers):
+        steps.append("expect the pods with a long termination grace period to take that long")
+    if not steps:
+        return ""
+    return "; ".join(steps) + ". GKE retries the drain and the upgrade goes on by itself."
+
+
+def _listed(names: list[str], limit: int) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def nodes_in_upgrade(snapshot: ClusterSnapshot) -> list[Node]:

@@ -87,12 +87,21 @@ def short_of_room(reason: str) -> bool:
     return any(c.capacity for c in causes(reason))
 
 
+# Cordoned nodes beside a spread constraint: the pods cannot "go elsewhere", the spread is what forbids it.
+CORDONED_AND_SPREAD = (
+    "Those nodes are cordoned, and the spread keeps the pods out of the other zones: uncordon them, or add "
+    "uncordoned nodes in their zone, or relax the spread while the zone is out."
+)
+
+
 def fixes(reasons: list[str]) -> list[str]:
     """One fix per distinct cause, most common reasons first."""
     seen: dict[str, str] = {}
+    spread = any(c.kind == "spread" for reason in reasons for c in causes(reason))
     for reason in reasons:
         for found in causes(reason):
-            seen.setdefault(found.kind if found.kind != "taint" else found.fix, found.fix)
+            fix = CORDONED_AND_SPREAD if found.kind == "cordoned" and spread else found.fix
+            seen.setdefault(found.kind if found.kind != "taint" else found.fix, fix)
     return list(seen.values())
 
 
@@ -104,4 +113,7 @@ def summary(reason: str) -> str:
     kinds = [c.kind for c in found]
     if "selector" in kinds and "taint" in kinds:
         return "no node they select would tolerate them (node selector and taint)"
+    if "not-ready" in kinds and "capacity" in kinds:
+        # A zone or a few nodes down, and the rest full: the nodes that went away are the news, not the room.
+        return "some nodes are not Ready and the rest are full"
     return SHORT[found[0].kind]
