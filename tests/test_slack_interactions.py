@@ -160,8 +160,10 @@ def test_a_button_whose_command_fails_is_acked_and_answered_with_a_short_apology
     assert "secret-internal-detail" not in json.dumps(answer.blocks) + answer.text
 
 
-def test_a_command_made_sensitive_by_its_full_name_is_answered_privately_in_a_thread(world: World) -> None:
+def test_a_command_made_sensitive_by_its_full_name_is_answered_privately_in_a_thread() -> None:
     """Privacy of a mention's answer follows the access policy's rule, sub-commands by full name included."""
+    world = World()  # a world of its own: the module's world already has a simulated Slack serving another bot
+    world.slack.add_user("bob")
     commands = SampleCommands()
     commands.registry.add(CommandSpec("logs node", "A node's logs", lambda ctx, args: Reply(text="kube-proxy lines"),
                                       args=(Arg("NAME"),), needs_cluster=False))
