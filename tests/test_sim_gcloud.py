@@ -10,7 +10,6 @@ each machine and the control plane's version.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -25,8 +24,8 @@ from sim.kube.kubeconfig import write_kubeconfig
 from sim.scenario import Scenario, load, load_spec
 from sim.server import SimServer
 from sim.world import World
+from tests.gcloud import GCLOUD, gcloud_env
 
-GCLOUD = shutil.which("gcloud")
 KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 
 if GCLOUD is None or KUBECTL is None:
@@ -42,15 +41,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scenario, 
     with SimServer(world) as server:
         assert server.endpoints is not None
         env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(home),
-            "CLOUDSDK_CONFIG": str(home / "gcloud"),
-            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-            "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
-            "CLOUDSDK_CORE_PROJECT": spec.project,
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": server.endpoints.compute + "/compute/v1/",
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER": server.endpoints.gke + "/",
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER": server.endpoints.resourcemanager + "/",
+            **gcloud_env(
+                home, spec.project,
+                compute=server.endpoints.compute + "/compute/v1/",
+                container=server.endpoints.gke + "/",
+                cloudresourcemanager=server.endpoints.resourcemanager + "/",
+            ),
             "KUBECONFIG": str(write_kubeconfig(home / "kubeconfig", server.endpoints.kube_tls)),
         }
         yield scenario, env

@@ -9,7 +9,6 @@ verifies the HTTPS endpoint with it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,8 +22,8 @@ from sim.kube import auth, tls
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
+from tests.gcloud import GCLOUD, gcloud_env
 
-GCLOUD = shutil.which("gcloud") or ("/usr/bin/gcloud" if Path("/usr/bin/gcloud").exists() else None)
 KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 
 if GCLOUD is None or KUBECTL is None:
@@ -40,13 +39,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimServer,
     with SimServer(world) as server:
         assert server.endpoints is not None
         env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(home),
-            "CLOUDSDK_CONFIG": str(home / "gcloud"),
-            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-            "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
-            "CLOUDSDK_CORE_PROJECT": spec.project,
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER": server.endpoints.gke + "/",
+            **gcloud_env(home, spec.project, container=server.endpoints.gke + "/"),
             "KUBECONFIG": str(home / "kubeconfig"),
         }
         yield server, env

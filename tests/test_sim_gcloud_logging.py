@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +14,7 @@ from sim.clock import SimClock
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
-
-GCLOUD = shutil.which("gcloud") or ("/usr/bin/gcloud" if Path("/usr/bin/gcloud").exists() else None)
+from tests.gcloud import GCLOUD, gcloud_env
 
 if GCLOUD is None:
     pytest.skip("gcloud is not installed", allow_module_level=True)
@@ -32,15 +28,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
     home = tmp_path_factory.mktemp("gcloud-logging")
     with SimServer(world) as server:
         assert server.endpoints is not None
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(home),
-            "CLOUDSDK_CONFIG": str(home / "gcloud"),
-            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-            "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
-            "CLOUDSDK_CORE_PROJECT": spec.project,
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING": server.endpoints.logging + "/",
-        }
+        env = gcloud_env(home, spec.project, logging=server.endpoints.logging + "/")
         yield world, env
 
 
