@@ -8,15 +8,16 @@ with a clear sentence while the bot starts and serves every other cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
-from bot.errors import BadInput
-from bot.model.gke import ManagedVm
+from bot.errors import BadInput, NotConfigured
+from bot.model.gke import GkeCluster, ManagedVm
 from bot.settings import ClusterConfig, Settings
 from bot.sources.contracts import ComputeReader, GkeReader, KubeReader, LogReader
+from bot.sources.shared import SharedReads
 
 if TYPE_CHECKING:  # the Kubernetes client library is imported when a cluster is first read
     from bot.sources.kube.cache import CacheSnapshot, KubeCache
@@ -41,10 +42,27 @@ class ClusterHandle:
     # Node-pool VMs as the last check cycle read them, creation times included: a command
     # reuses those times instead of asking Compute once per VM again.
     recent_vms: tuple[ManagedVm, ...] = ()
+    # Answers being computed at the same moment (a burst of `nodes` during an incident) share these reads.
+    shared: SharedReads = field(default_factory=SharedReads)
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    def gke_cluster(self) -> GkeCluster:
+        """GKE's view of the cluster, one request for all the answers that need it at once."""
+        gke = self.gke
+        if gke is None:
+            raise NotConfigured(f"`{self.name}` is not configured as a GKE cluster.")
+        return self.shared.get("gke-cluster", gke.get_cluster)
+
+    def group_vms(self, instance_groups: list[str], pools: Mapping[tuple[str, str], str]) -> list[ManagedVm]:
+        """The members of these instance groups, shared like ``gke_cluster`` (the costliest read of `nodes`)."""
+        compute = self.compute
+        if compute is None:
+            return []
+        key = ("group-vms", tuple(instance_groups))
+        return list(self.shared.get(key, lambda: tuple(compute.list_managed_vms(instance_groups, pools=pools))))
 
     def start_watch(self) -> None:
         """Keep nodes and problem pods in memory from a watch (only for a real Kubernetes reader)."""
@@ -130,7 +148,7 @@ def build_cluster(config: ClusterConfig, *, clock: Clock | None = None) -> Clust
     """Kubernetes always; GKE and Compute when ``gke`` is set; Cloud Logging when it is also on."""
     from bot.sources.kube.reader import KubeSource
 
-    handle = ClusterHandle(config=config, kube=KubeSource.from_config(config))
+    handle = ClusterHandle(config=config, kube=KubeSource.from_config(config), shared=SharedReads(clock=clock))
     if config.gke is not None:  # the Google client libraries only where a cluster is on GKE
         from bot.sources.google.cloud_logging import CloudLoggingSource
         from bot.sources.google.compute import ComputeSource

@@ -57,7 +57,7 @@ def cluster(context: CommandContext, args: ParsedArgs) -> Reply:
             f"`{handle.name}` is not configured as a GKE cluster; add `gke:` (project, location, cluster) "
             "to its configuration to see its location type, versions and operations."
         )
-    gke = handle.gke.get_cluster()
+    gke = handle.gke_cluster()
     operations = handle.gke.list_operations()
     running = [op for op in operations if op.running]
     done = [op for op in operations if not op.running][:MAX_DONE_OPERATIONS]

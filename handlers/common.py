@@ -84,7 +84,7 @@ def node_log_links(handle: ClusterHandle, name: str, context: CommandContext) ->
 
 
 def gke_cluster_or_none(handle: ClusterHandle) -> GkeCluster | None:
-    return handle.gke.get_cluster() if handle.gke is not None else None
+    return handle.gke_cluster() if handle.gke is not None else None
 
 
 def pool_vms(handle: ClusterHandle, cluster: GkeCluster, pools: list[str] | None = None) -> list[ManagedVm]:
@@ -92,7 +92,7 @@ def pool_vms(handle: ClusterHandle, cluster: GkeCluster, pools: list[str] | None
     if handle.compute is None:
         return []
     urls = [url for pool in cluster.node_pools if pools is None or pool.name in pools for url in pool.instance_groups]
-    return handle.compute.list_managed_vms(urls, pools=pools_by_group(cluster)) if urls else []
+    return handle.group_vms(urls, pools_by_group(cluster)) if urls else []
 
 
 def find_pool_vm(handle: ClusterHandle, cluster: GkeCluster, name: str) -> ManagedVm | None:

@@ -29,7 +29,7 @@ def ssh(context: CommandContext, args: ParsedArgs) -> Reply:
             "use your provider's own way onto the node."
         )
     name = args.NODE_OR_VM
-    gke = handle.gke.get_cluster() if handle.gke is not None else None
+    gke = handle.gke_cluster() if handle.gke is not None else None
     try:
         node = handle.kube.get_node(name)
     except NotFound:

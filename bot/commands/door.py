@@ -241,7 +241,7 @@ def explained(error: Unreachable, handle: ClusterHandle, clock: Clock) -> Unreac
     if error.service != KUBERNETES or handle.gke is None:
         return error
     try:
-        cluster = handle.gke.get_cluster()
+        cluster = handle.gke_cluster()
         reason = explain_unreachable(cluster, handle.gke.list_operations(), clock.now())
     except ChatOpsError as exc:  # GKE cannot say either: the first error stands alone
         log.info("no GKE view of %s: %s", handle.name, exc)
