@@ -71,6 +71,9 @@ class ClusterConfig(Section):
     gke: GkeConfig | None = None
     cloud_logging: bool = Field(True, description="Read logs from Cloud Logging (GKE only)")
     request_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    alert_channel: str | None = Field(
+        None, description="Channel ID or name for this cluster's incidents; default alerts.channel"
+    )
 
     @field_validator("name")
     @classmethod

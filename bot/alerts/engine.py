@@ -20,7 +20,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -65,6 +65,22 @@ def _wording(title: str, severity: str) -> tuple[str, str]:
     return re.sub(r"\d+", "#", title), severity
 
 
+def _as_found(incident: Incident, finding: Finding) -> dict[str, Any]:
+    """The columns a check's finding sets on its incident, whether it stays open or comes back.
+
+    The count of clean checks starts again, since the trouble was seen again.
+    """
+    return {
+        "clean_checks": 0,
+        "rendered_facts": dict(finding.facts),
+        "title": finding.title,
+        "detail": finding.detail,
+        "fix": finding.fix,
+        "severity": finding.severity,
+        "peak_severity": _higher(incident.peak_severity, finding.severity),
+    }
+
+
 def _higher(first: str | None, second: str) -> str:
     return second if first is None or render.rises(first, second) else first
 
@@ -89,11 +105,24 @@ def _serialized(method: Callable[..., R]) -> Callable[..., R]:
 
 
 class IncidentEngine:
-    def __init__(self, store: IncidentStore, notifier: SlackNotifier, clock: Clock, settings: AlertConfig) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        notifier: SlackNotifier,
+        clock: Clock,
+        settings: AlertConfig,
+        channels: Mapping[str, str] | None = None,
+    ) -> None:
+        """``channels`` maps a cluster to its own alert channel; the others post to ``settings.channel``.
+
+        A fleet's owners differ: the team that runs a cluster wants its incidents
+        where it works, while the platform team keeps the fleet digest.
+        """
         self.store = store
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
+        self.channels: Mapping[str, str] = dict(channels or {})
         self._lock = threading.RLock()
 
     # -- the cycle -----------------------------------------------------------------
@@ -153,7 +182,7 @@ class IncidentEngine:
         return incident.muted_at(now) or self.store.kind_muted(incident.kind, now) is not None
 
     def _open(self, finding: Finding, now: datetime) -> Incident:
-        incident = self.store.open_incident(finding, self.settings.channel, now)
+        incident = self.store.open_incident(finding, self.channels.get(finding.cluster, self.settings.channel), now)
         log.info("incident %d opened: %s %s %s", incident.id, *finding.key)
         if not self._silenced(incident, now):
             self._post_parent(incident, now)
@@ -177,17 +206,7 @@ class IncidentEngine:
             return None
         resolved_at = earlier.resolved_at
         incident = self.store.update(
-            earlier.id,
-            status="open",
-            resolved_at=None,
-            resolved_by=None,
-            clean_checks=0,
-            rendered_facts=dict(finding.facts),
-            title=finding.title,
-            detail=finding.detail,
-            fix=finding.fix,
-            severity=finding.severity,
-            peak_severity=_higher(earlier.peak_severity, finding.severity),
+            earlier.id, status="open", resolved_at=None, resolved_by=None, **_as_found(earlier, finding)
         )
         self.store.add_event(incident.id, now, "reopened", finding.title)
         log.info("incident %d reopened: %s %s %s", incident.id, *finding.key)
@@ -209,16 +228,7 @@ class IncidentEngine:
     def _refresh(self, incident: Incident, finding: Finding, now: datetime) -> Incident:
         before = incident.severity
         shown = (incident.title, incident.severity)
-        incident = self.store.update(
-            incident.id,
-            clean_checks=0,
-            rendered_facts=dict(finding.facts),
-            title=finding.title,
-            detail=finding.detail,
-            fix=finding.fix,
-            severity=finding.severity,
-            peak_severity=_higher(incident.peak_severity, finding.severity),
-        )
+        incident = self.store.update(incident.id, **_as_found(incident, finding))
         if self._silenced(incident, now):
             return incident
         if not incident.parent_requested:  # opened while muted: the mute is over, so show it now

@@ -17,7 +17,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -25,12 +24,14 @@ from slack_sdk.models.blocks import (
 
 from bot.alerts.evidence import EVIDENCE_EVENT
 from bot.blocks import (
+    MAX_FIELD_TEXT,
     RUN_COMMAND,
     SECTION_TEXT_BUDGET,
     command_button,
     escape,
     link,
     on_cluster,
+    plural,
     truncate,
 )
 from bot.model.findings import NODES_NOT_READY, UNREGISTERED_VMS, ZONE_NOT_READY, Finding
@@ -157,15 +158,16 @@ def parent_message(state: IncidentState, now: datetime) -> Message:
     icon = SEVERITY_ICON.get(state.severity, ":white_circle:")
     if state.status == "resolved":
         icon = ":white_check_mark:"
-    where = f"cluster *{escape(state.cluster)}*" + (f" · {escape(state.scope)}" if state.scope else "")
+    where = f"{escape(state.scope)} · " if state.scope else ""
     label = "RESOLVED" if state.status == "resolved" else state.severity.upper()
-    headline = f"{icon} *{escape(label)}* · {escape(state.title)}"
+    # The cluster leads: in a fleet's channel it is the first thing a reader needs.
+    headline = f"{icon} *{escape(label)}* · *{escape(state.cluster)}* · {escape(state.title)}"
     blocks: list[Block] = [
         SectionBlock(block_id=parent_marker(state.id), text=MarkdownTextObject(text=truncate(headline, SECTION_LIMIT))),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"{where} · since {clock_time(state.since)} · {_state_line(state, now)} · #{state.id}"
+                    text=f"{where}since {clock_time(state.since)} · {_state_line(state, now)} · #{state.id}"
                 )
             ]
         ),
@@ -216,7 +218,10 @@ def escalation(state: IncidentState, before: str, changes: Sequence[str]) -> Mes
     """The reply that also goes to the channel when an incident gets worse."""
     icon = SEVERITY_ICON.get(state.severity, ":white_circle:")
     text = f"[{state.severity.upper()}] {escape(state.cluster)}: {escape(state.title)} (was {before.upper()})"
-    body = f"{icon} *Now {escape(state.severity.upper())}* (was {escape(before.upper())}) · {escape(state.title)}"
+    body = (
+        f"{icon} *Now {escape(state.severity.upper())}* (was {escape(before.upper())}) · "
+        f"*{escape(state.cluster)}* · {escape(state.title)}"
+    )
     if changes:
         body += "\n" + "\n".join(f"• {escape(c)}" for c in changes)
     if state.fix:
@@ -229,7 +234,7 @@ def reopened(state: IncidentState, resolved_at: datetime, now: datetime) -> Mess
     icon = SEVERITY_ICON.get(state.severity, ":white_circle:")
     gap = human_duration(now - resolved_at)
     text = f"[{state.severity.upper()}] {escape(state.cluster)}: back {gap} after it resolved: {escape(state.title)}"
-    body = f"{icon} *Back* {gap} after it resolved · {escape(state.title)}"
+    body = f"{icon} *Back* {gap} after it resolved · *{escape(state.cluster)}* · {escape(state.title)}"
     return text, [SectionBlock(text=MarkdownTextObject(text=truncate(body, SECTION_LIMIT)))]
 
 
@@ -290,37 +295,67 @@ def incident_list(rows: Sequence[IncidentSummary], now: datetime, limit: int = 2
     ]
 
 
+# Clusters with something to say get a section each in the digest; beyond this many they are counted.
+DIGEST_CLUSTER_SECTIONS = 40
+DIGEST_LINES_PER_CLUSTER = 8
+
+
 def digest(
     day: datetime,
     incidents: Sequence[IncidentSummary],
     standing: Sequence[Finding],
     unreachable: Sequence[str],
+    clusters: Sequence[str] = (),
 ) -> Message:
-    """The daily summary: open incidents and standing configuration findings (a zonal cluster among them)."""
+    """The daily summary, grouped by cluster: what is open and what is configured against availability.
+
+    On a fleet the reader's question is "which clusters need me": a cluster
+    with nothing to say is one name in the closing line, not a section.
+    """
+    names = list(dict.fromkeys([*clusters, *(r.cluster for r in incidents), *(f.cluster for f in standing), *unreachable]))
+    open_by: dict[str, list[IncidentSummary]] = {name: [] for name in names}
+    found_by: dict[str, list[Finding]] = {name: [] for name in names}
+    for row in incidents:
+        open_by[row.cluster].append(row)
+    for finding in standing:
+        found_by[finding.cluster].append(finding)
+    troubled = [n for n in names if open_by[n] or found_by[n] or n in unreachable]
+    quiet = [n for n in names if n not in troubled]
     text = f"Daily digest {day.strftime('%Y-%m-%d')}"
-    blocks: list[Block] = [HeaderBlock(text=text)]
-    if incidents:
-        lines = [_summary_line(r, day) for r in incidents[:20]]
-        if len(incidents) > 20:
-            lines.append(f"…and {len(incidents) - 20} more")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT))))
-    else:
+    overview = [plural(len(incidents), "open incident"), plural(len(standing), "configuration finding")]
+    if len(names) > 1:
+        overview.insert(0, plural(len(names), "cluster"))
+    if unreachable:
+        overview.append(f"{len(unreachable)} could not be checked")
+    blocks: list[Block] = [HeaderBlock(text=text), _context(" · ".join(overview))]
+    if not incidents:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=":white_check_mark: No open incidents.")))
-    if standing:
-        blocks.append(DividerBlock())
-        rows = []
-        for finding in standing[:20]:
+    for name in troubled[:DIGEST_CLUSTER_SECTIONS]:
+        lines = [_summary_line(r, day) for r in open_by[name]]
+        for finding in found_by[name]:
             icon = SEVERITY_ICON.get(finding.severity, ":white_circle:")
             fix = f"\n      _Fix:_ {escape(finding.fix)}" if finding.fix else ""
-            rows.append(f"{icon} {escape(finding.cluster)}: {escape(finding.title)}{fix}")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(rows), SECTION_LIMIT))))
-    if unreachable:
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text="Could not check: " + ", ".join(escape(c) for c in unreachable))]
-            )
+            lines.append(f"{icon} {escape(finding.title)}{fix}")
+        if name in unreachable:
+            lines.append(":electric_plug: GKE could not be asked for its configuration.")
+        if len(lines) > DIGEST_LINES_PER_CLUSTER:
+            lines = [*lines[:DIGEST_LINES_PER_CLUSTER], f"…and {len(lines) - DIGEST_LINES_PER_CLUSTER} more"]
+        head = f"*{escape(name)}* · " + " · ".join(
+            (plural(len(open_by[name]), "open incident"), plural(len(found_by[name]), "finding"))
         )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join([head, *lines]), SECTION_LIMIT))))
+    more = troubled[DIGEST_CLUSTER_SECTIONS:]
+    if more:
+        names_more = ", ".join(escape(n) for n in more)
+        blocks.append(_context(f"…and {plural(len(more), 'more cluster')} with something open: {names_more}"))
+    if quiet and len(names) > 1:
+        names_quiet = ", ".join(escape(n) for n in quiet)
+        blocks.append(_context(f":white_check_mark: Nothing open in {plural(len(quiet), 'cluster')}: {names_quiet}"))
     return text, blocks
+
+
+def _context(mrkdwn: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(mrkdwn, MAX_FIELD_TEXT))])
 
 
 def incident_list_plain(rows: Sequence[IncidentSummary], now: datetime) -> str:

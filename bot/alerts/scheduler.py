@@ -22,9 +22,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Protocol
 
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -39,7 +41,7 @@ from bot.alerts.store import Incident, IncidentStore, MuteResult
 from bot.alerts.summary import summary_markdown, summary_reply
 from bot.analysis.cluster_config import config_findings
 from bot.clock import Clock
-from bot.clusters import ClusterRegistry
+from bot.clusters import ClusterHandle, ClusterRegistry
 from bot.errors import BadInput, ChatOpsError, NotFound
 from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
@@ -50,6 +52,15 @@ log = logging.getLogger(__name__)
 
 # Posts waiting in the outbox (a click's edit, a deferred retry) go out this often.
 OUTBOX_FLUSH_SECONDS = 5
+# Workers for the outbox, the Lease and the digest, beside one per cluster's check.
+HOUSEKEEPING_WORKERS = 3
+# At most this many clusters are read at once (a cycle is mostly waiting on the network).
+MAX_CYCLE_WORKERS = 32
+
+
+def cycle_workers(clusters: int) -> int:
+    """Threads to check ``clusters`` clusters side by side: one each, within a bound for large fleets."""
+    return max(1, min(clusters, MAX_CYCLE_WORKERS))
 
 
 class Leadership(Protocol):
@@ -93,7 +104,8 @@ class AlertService:
         self.clock = clock
         self.leader = leader or AlwaysLeader()
         self.metrics = metrics or default_metrics
-        self.engine = IncidentEngine(store, notifier, clock, settings)
+        channels = {h.name: h.config.alert_channel for h in clusters if h.config.alert_channel}
+        self.engine = IncidentEngine(store, notifier, clock, settings, channels)
         self._permalink = permalink or self._slack_permalink
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in clusters.names()}
         self._scheduler: BackgroundScheduler | None = None
@@ -138,22 +150,32 @@ class AlertService:
         return findings
 
     def run_all_once(self) -> dict[str, list[Finding]]:
-        return {name: self.run_cycle(name) for name in self.clusters.names()}
+        """One cycle of every cluster, side by side as the scheduler runs them (``check --once``, the tests)."""
+        names = self.clusters.names()
+        if len(names) <= 1:
+            return {name: self.run_cycle(name) for name in names}
+        with ThreadPoolExecutor(max_workers=cycle_workers(len(names)), thread_name_prefix="cycle") as pool:
+            return dict(zip(names, pool.map(self.run_cycle, names), strict=True))
 
     def digest(self) -> None:
         """Post the standing picture: open incidents and configuration findings (a zonal cluster among them)."""
         if not self.leader.try_acquire_or_renew():
             return
-        standing: list[Finding] = []
-        unreachable: list[str] = []
-        for handle in self.clusters:
-            if handle.gke is None:
-                continue
+        on_gke = [handle for handle in self.clusters if handle.gke is not None]
+
+        def configuration(handle: ClusterHandle) -> list[Finding] | None:
             try:
-                standing += config_findings(handle.gke.get_cluster(), handle.name)
+                return config_findings(handle.gke.get_cluster(), handle.name)  # type: ignore[union-attr]
             except ChatOpsError:
-                unreachable.append(handle.name)
-        text, blocks = render.digest(self.clock.now(), self.open_incidents(), standing, unreachable)
+                return None
+
+        with ThreadPoolExecutor(max_workers=cycle_workers(len(on_gke)), thread_name_prefix="digest") as pool:
+            found = list(pool.map(configuration, on_gke))
+        standing = [finding for findings in found if findings is not None for finding in findings]
+        unreachable = [handle.name for handle, findings in zip(on_gke, found, strict=True) if findings is None]
+        text, blocks = render.digest(
+            self.clock.now(), self.open_incidents(), standing, unreachable, clusters=self.clusters.names()
+        )
         self.notifier.post_channel(self.settings.channel, text, blocks)
         self.notifier.flush()
 
@@ -176,7 +198,15 @@ class AlertService:
             return
         self.watch()
         # In memory, from the configuration: see the module's docstring for why not in the database.
-        scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=self.settings.timezone)
+        # Each cluster's check is one job allowed one run at a time (max_instances=1), so a cluster whose API
+        # hangs until its timeout holds one worker at most; the pool has one per cluster besides the
+        # housekeeping jobs, so the healthy clusters' checks never queue behind it.
+        workers = cycle_workers(len(self.clusters)) + HOUSEKEEPING_WORKERS
+        scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": JobExecutor(max_workers=workers)},
+            timezone=self.settings.timezone,
+        )
         for name in self.clusters.names():
             scheduler.add_job(
                 self.run_cycle,
@@ -243,6 +273,14 @@ class AlertService:
             )
             for i in self.store.open_incidents()
         ]
+
+    def incident_counts(self) -> dict[str, dict[str, int]]:
+        """Open incidents per cluster and severity, from the store alone (no Slack call per incident)."""
+        counts: dict[str, dict[str, int]] = {}
+        for incident in self.store.open_incidents():
+            by_severity = counts.setdefault(incident.cluster, {})
+            by_severity[incident.severity] = by_severity.get(incident.severity, 0) + 1
+        return counts
 
     def acknowledge(self, incident_id: int, user: str) -> Incident:
         return self.engine.acknowledge(self._open(incident_id).id, user)
