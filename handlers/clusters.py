@@ -1,11 +1,21 @@
-"""`clusters`: every configured cluster, reachable or not and why."""
+"""`clusters`: every configured cluster at once, reachable or not and why, with its nodes and open incidents.
+
+On a fleet this is the first thing people ask, so it must answer promptly
+however the fleet is doing: every cluster is probed side by side, each with
+its own request timeout, and the answer waits at most ``ANSWER_SECONDS``; a
+cluster that has not answered by then is shown as not answering, whatever
+its own timeout. Node counts come from the watch cache where the alerts keep
+one (no list per cluster), incident counts from the incident store.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from bot.blocks import MessageBuilder, Reply, code, columns, escape, fallback_text
+from bot.blocks import MessageBuilder, Reply, code, columns, escape, fallback_text, plural
 from bot.clock import Clock
 from bot.clusters import ClusterHandle
 from bot.commands.door import explained
@@ -14,6 +24,9 @@ from bot.errors import ChatOpsError, Unreachable
 from bot.model.gke import is_region
 
 commands = CommandSet()
+
+ANSWER_SECONDS = 3.0
+MAX_PROBES = 32  # clusters probed at once
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,9 @@ class ClusterStatus:
     location: str = ""
     location_type: str = ""  # zonal | regional | "" when not GKE
     cloud_logging: bool = False
+    nodes_ready: int | None = None  # from the watch cache; None when no synced cache holds them
+    nodes_total: int | None = None
+    incidents: Mapping[str, int] | None = None  # open incidents by severity; None without alerts
 
 
 @dataclass(frozen=True)
@@ -42,11 +58,16 @@ def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
         reachable=False,
         gke=gke is not None,
         location=location,
-        location_type=("regional" if is_region(location) else "zonal") if gke else "",
+        location_type=_location_type(location) if gke else "",
         cloud_logging=handle.logs is not None,
     )
     try:
-        return replace(base, reachable=True, version=handle.kube.server_version())
+        version = handle.kube.server_version()
+        if handle.watch is not None and handle.watch.synced:  # the API answers, so the cache is current
+            nodes = handle.watch.snapshot().nodes
+            ready = sum(1 for node in nodes if node.readiness == "Ready")
+            return replace(base, reachable=True, version=version, nodes_ready=ready, nodes_total=len(nodes))
+        return replace(base, reachable=True, version=version)
     except Unreachable as exc:
         return replace(base, reason=str(explained(exc, handle, clock)))
     except ChatOpsError as exc:
@@ -55,17 +76,63 @@ def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
         return replace(base, reason=f"unexpected error: {type(exc).__name__}")
 
 
-@commands.command("clusters", "Configured clusters, reachable or not and why", needs_cluster=False, examples=("clusters",))
+@commands.command(
+    "clusters",
+    "Every configured cluster at once: reachable or not and why, version, nodes ready, open incidents",
+    needs_cluster=False,
+    examples=("clusters",),
+)
 def clusters(context: CommandContext, args: ParsedArgs) -> Reply:
     handles = list(context.clusters)
-    # Probes run side by side so one unreachable cluster costs its timeout once, not once per cluster.
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(handles)))) as pool:
-        statuses = tuple(pool.map(lambda handle: _status(handle, context.clock), handles))
-    return render_clusters(ClustersResult(statuses))
+    counts = context.alerts.incident_counts() if context.alerts is not None else None
+    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PROBES, len(handles))), thread_name_prefix="probe")
+    try:
+        futures = [pool.submit(_status, handle, context.clock) for handle in handles]
+        concurrent.futures.wait(futures, timeout=ANSWER_SECONDS)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a hanging probe finishes on its own, unwaited
+    statuses = []
+    for handle, future in zip(handles, futures, strict=True):
+        status = future.result() if future.done() and not future.cancelled() else _silent(handle)
+        if counts is not None:
+            status = replace(status, incidents=dict(counts.get(handle.name, {})))
+        statuses.append(status)
+    return render_clusters(ClustersResult(tuple(statuses)))
+
+
+def _silent(handle: ClusterHandle) -> ClusterStatus:
+    return ClusterStatus(
+        name=handle.name,
+        reachable=False,
+        reason=f"no answer within {ANSWER_SECONDS:g} s (its API is slow or hanging)",
+        gke=handle.config.gke is not None,
+        location=handle.config.gke.location if handle.config.gke else "",
+        location_type=_location_type(handle.config.gke.location) if handle.config.gke else "",
+    )
+
+
+def _location_type(location: str) -> str:
+    return "regional" if is_region(location) else "zonal"
 
 
 def _kind(s: ClusterStatus) -> str:
     return f"GKE {s.location_type} ({s.location})" if s.gke else "Kubernetes"
+
+
+def _nodes(s: ClusterStatus) -> str:
+    if s.nodes_total is None or s.nodes_ready is None:
+        return ""
+    return f"{s.nodes_ready:,}/{s.nodes_total:,} nodes Ready"
+
+
+def _incidents(s: ClusterStatus) -> str:
+    if s.incidents is None:
+        return ""
+    total = sum(s.incidents.values())
+    if not total:
+        return "no open incidents"
+    worst = next((level for level in ("critical", "warning", "info") if s.incidents.get(level)), "")
+    return f"{plural(total, 'open incident')}" + (f" ({s.incidents[worst]} {worst})" if worst else "")
 
 
 def render_clusters(result: ClustersResult) -> Reply:
@@ -73,14 +140,33 @@ def render_clusters(result: ClustersResult) -> Reply:
     out.header("Configured clusters")
     if not result.clusters:
         out.section("No cluster is configured: add one under `clusters:` in the configuration.")
+    # The ones that need someone first: unreachable, then those with open incidents, then the rest, by name.
+    ordered = sorted(
+        result.clusters,
+        key=lambda s: (s.reachable, -sum((s.incidents or {}).values()), s.name),
+    )
     lines = []
-    for s in result.clusters:
+    for s in ordered:
         state = f":large_green_circle: reachable, {code(s.version)}" if s.reachable else f":red_circle: unreachable: {escape(s.reason)}"
-        lines.append(f"• *{escape(s.name)}* · {escape(_kind(s))} · {state}")
+        extra = " · ".join(part for part in (_nodes(s), _incidents(s)) if part)
+        lines.append(f"• *{escape(s.name)}* · {escape(_kind(s))} · {state}" + (f" · {escape(extra)}" if extra else ""))
     out.lines(lines, noun="clusters")
     up = sum(1 for s in result.clusters if s.reachable)
+    open_total = sum(sum((s.incidents or {}).values()) for s in result.clusters)
     plain = columns(
-        ("CLUSTER", "KIND", "STATE"),
-        [(s.name, _kind(s), f"reachable ({s.version})" if s.reachable else f"unreachable: {s.reason}") for s in result.clusters],
+        ("CLUSTER", "KIND", "STATE", "NODES READY", "INCIDENTS"),
+        [
+            (
+                s.name,
+                _kind(s),
+                f"reachable ({s.version})" if s.reachable else f"unreachable: {s.reason}",
+                _nodes(s).removesuffix(" nodes Ready") or "-",
+                _incidents(s) or "-",
+            )
+            for s in ordered
+        ],
     ) or "No cluster is configured."
-    return Reply(text=fallback_text(f"{up} of {len(result.clusters)} clusters reachable"), blocks=out.build(), plain=plain)
+    summary = f"{up} of {len(result.clusters)} clusters reachable"
+    if any(s.incidents is not None for s in result.clusters):
+        summary += f", {plural(open_total, 'open incident')}"
+    return Reply(text=fallback_text(summary), blocks=out.build(), plain=plain)

@@ -27,6 +27,9 @@ class RecordingAlerts:
         return [IncidentSummary(7, "shop-prod", "unregistered-vms", "critical", "2 VMs <never> registered", NOW,
                                 None, None, "https://sim.slack.com/archives/C1/p1")]
 
+    def incident_counts(self) -> dict[str, dict[str, int]]:
+        return {"shop-prod": {"critical": 1}}
+
     def acknowledge(self, incident_id: int, user: str):
         self.calls.append(("ack", incident_id, user))
         return type("I", (), {"id": incident_id, "title": "x", "acknowledged_by": user})()

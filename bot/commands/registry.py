@@ -11,7 +11,7 @@ a shell; every value then goes through the flag's or argument's validator.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -62,6 +62,8 @@ class AlertCommands(Protocol):
     """What the ``alerts`` commands may ask of the alert service."""
 
     def open_incidents(self) -> list[IncidentSummary]: ...
+
+    def incident_counts(self) -> Mapping[str, Mapping[str, int]]: ...
 
     def acknowledge(self, incident_id: int, user: str) -> Incident: ...
 
