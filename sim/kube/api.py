@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sim.kube import auth, discovery, eviction, logs, metrics, reviews, status, tables
+from sim.kube import auth, discovery, eviction, logs, metrics, openapi, reviews, status, tables
 from sim.kube import patch as patching
 from sim.kube.resources import RESOURCES, SUBRESOURCES, Resource
 from sim.kube.selectors import parse_field_selector, parse_label_selector
@@ -504,6 +504,57 @@ async def unknown(request: web.Request) -> web.Response:
     raise _not_found_path()
 
 
+def _accepts_json(request: web.Request) -> bool:
+    """JSON, ``*/*`` or no preference; kubectl asks v2 for protobuf alone, which is not served (406)."""
+    accept = request.headers.get("Accept", "")
+    return not accept.strip() or any(
+        kind.split(";")[0].strip() in ("application/json", "*/*", "application/*") for kind in accept.split(",")
+    )
+
+
+def _not_acceptable() -> KubeError:
+    return KubeError(406, "only the following media types are accepted: application/json", reason="NotAcceptable", details={})
+
+
+def _openapi_minor(request: web.Request) -> tuple[int, int]:
+    return openapi.minor_of(request.app[WORLD].kube.server_version)
+
+
+async def openapi_v3_index(request: web.Request) -> web.Response:
+    """``/openapi/v3``: where each group-version's document is, built on the first request (off the event loop)."""
+    if not _accepts_json(request):
+        raise _not_acceptable()
+    index = await asyncio.to_thread(openapi.DOCUMENTS.index, _openapi_minor(request))
+    if index is None:
+        raise _not_found_path()
+    return json_response(index)
+
+
+async def openapi_v3_document(request: web.Request) -> web.Response:
+    """One group-version's document; a stale ``hash`` is redirected to the current one, a current one is immutable."""
+    if not _accepts_json(request):
+        raise _not_acceptable()
+    key = request.match_info["tail"]
+    body = await asyncio.to_thread(openapi.DOCUMENTS.group_version, _openapi_minor(request), key)
+    if body is None:
+        raise _not_found_path()
+    current = openapi.digest(body)
+    asked = request.query.get("hash")
+    if asked is not None and asked != current:
+        raise web.HTTPMovedPermanently(f"{openapi.V3_PREFIX}{key}?hash={current}")
+    headers = {"ETag": f'"{current}"', "Cache-Control": "public, immutable" if asked else "no-cache, private"}
+    return web.Response(body=body, content_type=JSON, headers=headers)
+
+
+async def openapi_v2(request: web.Request) -> web.Response:
+    if not _accepts_json(request):
+        raise _not_acceptable()
+    body = await asyncio.to_thread(openapi.DOCUMENTS.v2, _openapi_minor(request))
+    if body is None:
+        raise _not_found_path()
+    return web.Response(body=body, content_type=JSON, headers={"ETag": f'"{openapi.digest(body)}"'})
+
+
 def build_app(world: World) -> web.Application:
     """The Kubernetes API application over ``world.kube``."""
     app = web.Application(middlewares=[faults_and_errors])
@@ -514,6 +565,9 @@ def build_app(world: World) -> web.Application:
         app.router.add_get(probe, health)
     app.router.add_get("/api", api_root)
     app.router.add_get("/apis", apis_root)
+    app.router.add_get("/openapi/v2", openapi_v2)
+    app.router.add_get("/openapi/v3", openapi_v3_index)
+    app.router.add_get("/openapi/v3/{tail:.+}", openapi_v3_document)
     app.router.add_post(f"/apis/{reviews.AUTHENTICATION}/selfsubjectreviews", self_subject_review)
     app.router.add_post(f"/apis/{reviews.AUTHORIZATION}/selfsubjectaccessreviews", self_subject_access_review)
     app.router.add_route("*", "/api/{tail:.+}", handle_resource)
