@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from bot.errors import ChatOpsError
 from bot.model.kube import Node, Pod
+from bot.sources.kube import client as kube_client
 from bot.sources.kube import errors as kube_errors
 from bot.sources.kube.parse import Json, parse_listed_node, parse_pod
-from bot.sources.kube.reader import KubeSource
+from bot.sources.kube.reader import CORE, KubeSource
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ class _Reflector(Generic[T]):
         self,
         name: str,
         source: KubeSource,
-        call: Callable[[client.CoreV1Api], Callable[..., Any]],
+        path: str,
         parse: Callable[[Json], T],
         *,
         field_selector: str | None,
@@ -71,7 +70,7 @@ class _Reflector(Generic[T]):
     ) -> None:
         self.name = name
         self._source = source
-        self._call = call
+        self._path = path
         self._parse = parse
         self._field_selector = field_selector
         self._stats = stats
@@ -103,7 +102,7 @@ class _Reflector(Generic[T]):
             except _Expired:
                 self._bump("relists")
                 continue
-            except ApiException as exc:
+            except kube_errors.ApiException as exc:
                 if exc.status == 410:
                     self._bump("relists")
                     continue
@@ -136,23 +135,18 @@ class _Reflector(Generic[T]):
         with self._lock:
             self._stats[key] += amount
 
-    def _api(self) -> Callable[..., Any]:
-        return self._call(client.CoreV1Api(self._source.api_client))
-
-    def _options(self) -> dict[str, Any]:
-        return {"field_selector": self._field_selector} if self._field_selector else {}
+    def _request(self, query: kube_client.Query, timeout: kube_client.Timeout) -> Any:
+        selector = [("fieldSelector", self._field_selector)] if self._field_selector else []
+        return kube_client.get(self._source.api_client, self._path, query=[*query, *selector], timeout=timeout)
 
     def _relist(self) -> str:
         fresh: dict[str, T] = {}
         token: str | None = None
         while True:
-            response = self._api()(
-                limit=min(RELIST_PAGE_SIZE, self._source.page_size),
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=self._source.timeout_seconds,
-                **self._options(),
-            )
+            paging: list[tuple[str, str | int | bool]] = [("limit", min(RELIST_PAGE_SIZE, self._source.page_size))]
+            if token:
+                paging.append(("continue", token))
+            response = self._request(paging, self._source.timeout_seconds)
             body = response.data
             response.release_conn()
             self._bump("lists")
@@ -173,14 +167,9 @@ class _Reflector(Generic[T]):
 
     def _watch(self, version: str) -> str:
         """Apply events until the server ends the stream; the version to resume from."""
-        self._response = self._api()(
-            watch=True,
-            allow_watch_bookmarks=True,
-            resource_version=version,
-            timeout_seconds=WATCH_SECONDS,
-            _preload_content=False,
-            _request_timeout=(self._source.timeout_seconds, WATCH_SECONDS + self._source.timeout_seconds),
-            **self._options(),
+        self._response = self._request(
+            [("watch", True), ("allowWatchBookmarks", True), ("resourceVersion", version), ("timeoutSeconds", WATCH_SECONDS)],
+            (self._source.timeout_seconds, WATCH_SECONDS + self._source.timeout_seconds),
         )
         self._bump("watches")
         try:
@@ -238,11 +227,11 @@ class KubeCache:
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._nodes: _Reflector[Node] = _Reflector(
-            "nodes", source, lambda core: core.list_node, parse_listed_node,
+            "nodes", source, f"{CORE}/nodes", parse_listed_node,
             field_selector=None, stats=self.stats, lock=self._changed, stopping=self._stopping,
         )
         self._pods: _Reflector[Pod] = _Reflector(
-            "pods", source, lambda core: core.list_pod_for_all_namespaces, parse_pod,
+            "pods", source, f"{CORE}/pods", parse_pod,
             field_selector=pod_field_selector, stats=self.stats, lock=self._changed, stopping=self._stopping,
         )
 

@@ -3,17 +3,32 @@
 The API server explains itself in a Status object (for a 403, exactly which
 verb on which resource RBAC refused to whom); that message is kept, because
 it is what an operator needs to fix the bot's role.
+
+``ApiException`` is the library's, looked up on first use (``except
+kube_errors.ApiException``): the reader and its cache can then be built, and
+a command that reads no cluster can run, without importing the client.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import orjson
-import urllib3
-from kubernetes.client.exceptions import ApiException
 
 from bot.errors import KUBERNETES, BadInput, ChatOpsError, Forbidden, NotFound, Unreachable
 
+if TYPE_CHECKING:
+    from kubernetes.client.exceptions import ApiException as ApiException
+
 SERVICE = KUBERNETES
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ApiException":
+        from kubernetes.client.exceptions import ApiException
+
+        return ApiException
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def status_message(exc: ApiException) -> str:
@@ -31,6 +46,9 @@ def status_message(exc: ApiException) -> str:
 
 def translate(exc: Exception, *, cluster: str, missing: str = "") -> ChatOpsError:
     """Map a client exception to a ``ChatOpsError``; ``missing`` names the object for a 404."""
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+
     if isinstance(exc, ApiException):
         return _from_status(exc, cluster=cluster, missing=missing)
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
@@ -80,6 +98,8 @@ def _from_status(exc: ApiException, *, cluster: str, missing: str) -> ChatOpsErr
 
 def _connection_reason(exc: BaseException) -> str:
     """The innermost useful cause: urllib3 nests the real reason inside MaxRetryError."""
+    import urllib3
+
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         return _connection_reason(exc.reason)
     if isinstance(exc, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):

@@ -10,19 +10,17 @@ into snapshot types. Every request carries a timeout, and the counters in
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from bot.errors import ChatOpsError
 from bot.model.kube import DisruptionBudget, Event, Node, Pod, Usage, Workload
 from bot.model.logs import LogLine
 from bot.settings import ClusterConfig
+from bot.sources.kube import client as kube_client
 from bot.sources.kube import errors as kube_errors
-from bot.sources.kube.client import api_client_for
 from bot.sources.kube.parse import (
     Json,
     parse_daemonset,
@@ -39,6 +37,9 @@ from bot.sources.kube.parse import (
 )
 from bot.sources.lazy import Lazy
 
+if TYPE_CHECKING:
+    from kubernetes.client.api_client import ApiClient
+
 T = TypeVar("T")
 
 PAGE_SIZE = 500
@@ -47,6 +48,24 @@ METRICS_GROUP, METRICS_VERSION = "metrics.k8s.io", "v1beta1"
 # What the API server answers for metrics.k8s.io when metrics-server is not installed (404)
 # or its APIService is registered but not answering (503): usage is then unknown, not an error.
 METRICS_ABSENT = (404, 503)
+# The API groups read, as their paths start.
+CORE, APPS, POLICY = "/api/v1", "/apis/apps/v1", "/apis/policy/v1"
+METRICS = f"/apis/{METRICS_GROUP}/{METRICS_VERSION}"
+# The query parameters' names, by the keyword the methods take.
+SELECTORS = {"label_selector": "labelSelector", "field_selector": "fieldSelector"}
+
+
+def collection(api: str, plural: str, namespace: str | None = None) -> tuple[str, dict[str, str]]:
+    """A list's path template and its parameters: one namespace's, or across all of them."""
+    if namespace:
+        return f"{api}/namespaces/{{namespace}}/{plural}", {"namespace": namespace}
+    return f"{api}/{plural}", {}
+
+
+def member(api: str, plural: str, name: str, namespace: str | None = None) -> tuple[str, dict[str, str]]:
+    """One object's path template and its parameters."""
+    path, params = collection(api, plural, namespace)
+    return f"{path}/{{name}}", {**params, "name": name}
 
 
 class KubeSource:
@@ -55,7 +74,7 @@ class KubeSource:
     def __init__(
         self,
         cluster: str,
-        api_client: client.ApiClient | Callable[[], client.ApiClient],
+        api_client: ApiClient | Callable[[], ApiClient],
         *,
         timeout_seconds: float = 10.0,
         page_size: int = PAGE_SIZE,
@@ -67,30 +86,28 @@ class KubeSource:
         self.page_size = page_size
         self.stats: dict[str, int] = {"requests": 0, "bytes": 0}
         self._lock = threading.Lock()
-        self._client = Lazy(api_client, client.ApiClient)
+        self._client: Lazy[ApiClient] = Lazy(api_client)
 
     @classmethod
     def from_config(cls, config: ClusterConfig) -> KubeSource:
-        return cls(config.name, lambda: api_client_for(config), timeout_seconds=config.request_timeout_seconds)
+        return cls(config.name, lambda: kube_client.api_client_for(config), timeout_seconds=config.request_timeout_seconds)
 
     @property
-    def api_client(self) -> client.ApiClient:
+    def api_client(self) -> ApiClient:
         """The client, built on first use (raises ``NotConfigured`` while that fails)."""
         return self._client.get()
 
     # -- KubeReader ---------------------------------------------------------------------
 
     def server_version(self) -> str:
-        raw = self._get_json(client.VersionApi(self.api_client).get_code)
+        raw = self._get_json(("/version/", {}))
         return str(raw.get("gitVersion", ""))
 
     def list_nodes(self, *, label_selector: str | None = None, field_selector: str | None = None) -> list[Node]:
-        core = client.CoreV1Api(self.api_client)
-        return self._list(core.list_node, parse_listed_node, label_selector=label_selector, field_selector=field_selector)
+        return self._list(collection(CORE, "nodes"), parse_listed_node, label_selector=label_selector, field_selector=field_selector)
 
     def get_node(self, name: str) -> Node:
-        core = client.CoreV1Api(self.api_client)
-        return parse_node(self._get_json(core.read_node, name, missing=f"Node `{name}`"))
+        return parse_node(self._get_json(member(CORE, "nodes", name), missing=f"Node `{name}`"))
 
     def list_pods(
         self,
@@ -99,88 +116,56 @@ class KubeSource:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> list[Pod]:
-        core = client.CoreV1Api(self.api_client)
-        if namespace:
-            return self._list(
-                core.list_namespaced_pod, parse_pod, namespace,
-                label_selector=label_selector, field_selector=field_selector,
-            )
         return self._list(
-            core.list_pod_for_all_namespaces, parse_pod, label_selector=label_selector, field_selector=field_selector
+            collection(CORE, "pods", namespace), parse_pod, label_selector=label_selector, field_selector=field_selector
         )
 
     def get_pod(self, namespace: str, name: str) -> Pod:
-        core = client.CoreV1Api(self.api_client)
-        return parse_pod(self._get_json(core.read_namespaced_pod, name, namespace, missing=f"Pod `{namespace}/{name}`"))
+        return parse_pod(self._get_json(member(CORE, "pods", name, namespace), missing=f"Pod `{namespace}/{name}`"))
 
     def list_events(self, *, namespace: str | None = None, field_selector: str | None = None) -> list[Event]:
-        core = client.CoreV1Api(self.api_client)
-        if namespace:
-            return self._list(core.list_namespaced_event, parse_event, namespace, field_selector=field_selector)
-        return self._list(core.list_event_for_all_namespaces, parse_event, field_selector=field_selector)
+        return self._list(collection(CORE, "events", namespace), parse_event, field_selector=field_selector)
 
     def list_disruption_budgets(self, *, namespace: str | None = None) -> list[DisruptionBudget]:
-        policy = client.PolicyV1Api(self.api_client)
-        if namespace:
-            return self._list(policy.list_namespaced_pod_disruption_budget, parse_disruption_budget, namespace)
-        return self._list(policy.list_pod_disruption_budget_for_all_namespaces, parse_disruption_budget)
+        return self._list(collection(POLICY, "poddisruptionbudgets", namespace), parse_disruption_budget)
 
     def namespace_exists(self, name: str) -> bool:
-        core = client.CoreV1Api(self.api_client)
         try:
-            self._fetch(core.read_namespace, name)
-        except ApiException as exc:
+            self._fetch(member(CORE, "namespaces", name))
+        except kube_errors.ApiException as exc:
             if exc.status == 404:
                 return False
             raise kube_errors.translate(exc, cluster=self.cluster) from None
         return True
 
     def list_deployments(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
-        apps = client.AppsV1Api(self.api_client)
-        if namespace:
-            return self._list(apps.list_namespaced_deployment, parse_deployment, namespace, label_selector=label_selector)
-        return self._list(apps.list_deployment_for_all_namespaces, parse_deployment, label_selector=label_selector)
+        return self._list(collection(APPS, "deployments", namespace), parse_deployment, label_selector=label_selector)
 
     def list_statefulsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
-        apps = client.AppsV1Api(self.api_client)
-        if namespace:
-            return self._list(apps.list_namespaced_stateful_set, parse_statefulset, namespace, label_selector=label_selector)
-        return self._list(apps.list_stateful_set_for_all_namespaces, parse_statefulset, label_selector=label_selector)
+        return self._list(collection(APPS, "statefulsets", namespace), parse_statefulset, label_selector=label_selector)
 
     def list_daemonsets(self, *, namespace: str | None = None, label_selector: str | None = None) -> list[Workload]:
-        apps = client.AppsV1Api(self.api_client)
-        if namespace:
-            return self._list(apps.list_namespaced_daemon_set, parse_daemonset, namespace, label_selector=label_selector)
-        return self._list(apps.list_daemon_set_for_all_namespaces, parse_daemonset, label_selector=label_selector)
+        return self._list(collection(APPS, "daemonsets", namespace), parse_daemonset, label_selector=label_selector)
 
     def get_deployment(self, namespace: str, name: str) -> Workload:
-        apps = client.AppsV1Api(self.api_client)
-        raw = self._get_json(apps.read_namespaced_deployment, name, namespace, missing=f"Deployment `{namespace}/{name}`")
+        raw = self._get_json(member(APPS, "deployments", name, namespace), missing=f"Deployment `{namespace}/{name}`")
         return parse_deployment(raw)
 
     def get_statefulset(self, namespace: str, name: str) -> Workload:
-        apps = client.AppsV1Api(self.api_client)
-        raw = self._get_json(apps.read_namespaced_stateful_set, name, namespace, missing=f"StatefulSet `{namespace}/{name}`")
+        raw = self._get_json(member(APPS, "statefulsets", name, namespace), missing=f"StatefulSet `{namespace}/{name}`")
         return parse_statefulset(raw)
 
     def get_daemonset(self, namespace: str, name: str) -> Workload:
-        apps = client.AppsV1Api(self.api_client)
-        raw = self._get_json(apps.read_namespaced_daemon_set, name, namespace, missing=f"DaemonSet `{namespace}/{name}`")
+        raw = self._get_json(member(APPS, "daemonsets", name, namespace), missing=f"DaemonSet `{namespace}/{name}`")
         return parse_daemonset(raw)
 
     def node_metrics(self) -> list[Usage] | None:
         """Every node's usage from metrics.k8s.io; None when the cluster does not serve that API."""
-        custom = client.CustomObjectsApi(self.api_client)
-        return self._metrics(custom.list_cluster_custom_object, parse_node_metrics, METRICS_GROUP, METRICS_VERSION, "nodes")
+        return self._metrics(collection(METRICS, "nodes"), parse_node_metrics)
 
     def pod_metrics(self, *, namespace: str | None = None) -> list[Usage] | None:
         """Pods' usage from metrics.k8s.io (one namespace or all); None when the cluster does not serve that API."""
-        custom = client.CustomObjectsApi(self.api_client)
-        if namespace:
-            return self._metrics(
-                custom.list_namespaced_custom_object, parse_pod_metrics, METRICS_GROUP, METRICS_VERSION, namespace, "pods"
-            )
-        return self._metrics(custom.list_cluster_custom_object, parse_pod_metrics, METRICS_GROUP, METRICS_VERSION, "pods")
+        return self._metrics(collection(METRICS, "pods", namespace), parse_pod_metrics)
 
     def pod_log(
         self,
@@ -192,84 +177,88 @@ class KubeSource:
         since_seconds: int | None = None,
     ) -> list[LogLine]:
         """The pod's last lines in the API's order, oldest first (as ``kubectl logs`` prints them)."""
-        core = client.CoreV1Api(self.api_client)
-        options: dict[str, Any] = {"timestamps": True, "tail_lines": max(1, min(tail_lines, MAX_TAIL_LINES))}
+        path, params = member(CORE, "pods", name, namespace)
+        query: list[tuple[str, str | int | bool]] = [("timestamps", True), ("tailLines", max(1, min(tail_lines, MAX_TAIL_LINES)))]
         if container:
-            options["container"] = container
+            query.append(("container", container))
         if since_seconds:
-            options["since_seconds"] = since_seconds
-        body = self._get_bytes(
-            core.read_namespaced_pod_log, name, namespace, missing=f"Pod `{namespace}/{name}`", **options
-        )
+            query.append(("sinceSeconds", since_seconds))
+        body = self._get_bytes((f"{path}/log", params), query, missing=f"Pod `{namespace}/{name}`")
         origin = f"{name}/{container}" if container else name
         lines = body.decode("utf-8", errors="replace").splitlines()
         return [parse_log_line(line, origin=origin) for line in lines if line]
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _list(self, call: Callable[..., Any], parse: Callable[[Json], T], *args: Any, **selectors: Any) -> list[T]:
+    def _list(
+        self, where: tuple[str, Mapping[str, str]], parse: Callable[[Json], T], **selectors: str | None
+    ) -> list[T]:
         """All pages of a list, parsed page by page so raw JSON never piles up.
 
         A continue token can expire (410) on a slow walk through a huge list; the
         walk then restarts once from the beginning, as kubectl does.
         """
-        options = {k: v for k, v in selectors.items() if v}
+        query = [(SELECTORS[k], v) for k, v in selectors.items() if v]
         try:
-            return [parse(item) for item in self._items(call, *args, **options)]
-        except ApiException as exc:
+            return [parse(item) for item in self._items(where, query)]
+        except kube_errors.ApiException as exc:
             if exc.status != 410:
                 raise kube_errors.translate(exc, cluster=self.cluster) from None
         try:
-            return [parse(item) for item in self._items(call, *args, **options)]
-        except ApiException as exc:
+            return [parse(item) for item in self._items(where, query)]
+        except kube_errors.ApiException as exc:
             raise kube_errors.translate(exc, cluster=self.cluster) from None
 
-    def _metrics(self, call: Callable[..., Any], parse: Callable[[Json], Usage], *args: Any) -> list[Usage] | None:
+    def _metrics(self, where: tuple[str, Mapping[str, str]], parse: Callable[[Json], Usage]) -> list[Usage] | None:
         try:
-            page = self._fetch_json(call, *args)
-        except ApiException as exc:
+            page = self._fetch_json(where)
+        except kube_errors.ApiException as exc:
             if exc.status in METRICS_ABSENT:
                 return None
             raise kube_errors.translate(exc, cluster=self.cluster) from None
         return [parse(item) for item in page.get("items") or ()]
 
-    def _items(self, call: Callable[..., Any], *args: Any, **options: Any) -> Iterator[Json]:
+    def _items(self, where: tuple[str, Mapping[str, str]], query: kube_client.Query) -> Iterator[Json]:
         token: str | None = None
         while True:
-            page = self._fetch_json(call, *args, limit=self.page_size, _continue=token, **options)
+            paging: list[tuple[str, str | int | bool]] = [("limit", self.page_size)]
+            if token:
+                paging.append(("continue", token))
+            page = self._fetch_json(where, [*query, *paging])
             yield from page.get("items") or ()
             token = (page.get("metadata") or {}).get("continue") or None
             if not token:
                 return
 
-    def _get_json(self, call: Callable[..., Any], *args: Any, missing: str = "", **options: Any) -> Json:
+    def _get_json(self, where: tuple[str, Mapping[str, str]], query: kube_client.Query = (), *, missing: str = "") -> Json:
         try:
-            return self._fetch_json(call, *args, **options)
-        except ApiException as exc:
+            return self._fetch_json(where, query)
+        except kube_errors.ApiException as exc:
             raise kube_errors.translate(exc, cluster=self.cluster, missing=missing) from None
 
-    def _get_bytes(self, call: Callable[..., Any], *args: Any, missing: str = "", **options: Any) -> bytes:
+    def _get_bytes(self, where: tuple[str, Mapping[str, str]], query: kube_client.Query = (), *, missing: str = "") -> bytes:
         try:
-            return self._fetch(call, *args, **options)
-        except ApiException as exc:
+            return self._fetch(where, query)
+        except kube_errors.ApiException as exc:
             raise kube_errors.translate(exc, cluster=self.cluster, missing=missing) from None
 
-    def _fetch_json(self, call: Callable[..., Any], *args: Any, **options: Any) -> Json:
-        body = self._fetch(call, *args, **options)
+    def _fetch_json(self, where: tuple[str, Mapping[str, str]], query: kube_client.Query = ()) -> Json:
+        body = self._fetch(where, query)
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise kube_errors.translate(exc, cluster=self.cluster) from None
         return decoded if isinstance(decoded, dict) else {}
 
-    def _fetch(self, call: Callable[..., Any], *args: Any, **options: Any) -> bytes:
+    def _fetch(self, where: tuple[str, Mapping[str, str]], query: kube_client.Query = ()) -> bytes:
         """One request, raw. ``ApiException`` passes through for the caller to place in context."""
         self._count("requests", 1)
+        path, params = where
         try:
-            response = call(*args, _preload_content=False, _request_timeout=self.timeout_seconds, **options)
+            response = kube_client.get(self.api_client, path, path_params=params, query=query, timeout=self.timeout_seconds)
             body: bytes = response.data
             response.release_conn()
-        except ApiException:
+        except kube_errors.ApiException:
             raise
         except ChatOpsError:
             raise
