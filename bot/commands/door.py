@@ -126,6 +126,22 @@ class Door:
     def identify(self, text: str) -> CommandSpec | None:
         return self.registry.identify(text)
 
+    def lane(self, text: str, *, channel_id: str = "", channel_name: str = "", cluster: str | None = None) -> str:
+        """The cluster a command line will ask, as far as it can be told before running it; "" otherwise.
+
+        The answer pool shares its workers out by this (``AnswerPool``); a
+        command that fails to parse or resolve runs in the common lane and
+        fails there with its own sentence.
+        """
+        try:
+            parsed = parse(text, self.registry)
+            if parsed.spec is None or not parsed.spec.needs_cluster:
+                return ""
+            wanted = parsed.cluster or cluster
+            return self.clusters.resolve(wanted, channel_id=channel_id, channel_name=channel_name).name
+        except ChatOpsError:
+            return ""
+
     # -- the steps, outermost first ----------------------------------------------------
 
     def _record(self, call: Call, next_step: Next) -> Reply:

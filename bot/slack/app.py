@@ -150,7 +150,8 @@ class Listeners:
             self._ack("slash", ack, context, f"Working on `{spec.name}`…")
         else:
             self._ack("slash", ack, context)
-        if not self.answers.submit(lambda: self._answer_slash(respond, invocation, command)):
+        lane = self.door.lane(invocation.text, channel_id=invocation.channel_id, channel_name=invocation.channel_name)
+        if not self.answers.submit(lambda: self._answer_slash(respond, invocation, command), lane):
             self.metrics.busy("slash")
             respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
 
@@ -163,7 +164,9 @@ class Listeners:
 
     def mention(self, ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
         self._ack("mention", ack, context)
-        if not self.answers.submit(lambda: self._answer_mention(event, context.bot_user_id)):
+        text = strip_mention(unescape(event.get("text", "")), context.bot_user_id)
+        lane = self.door.lane(text, channel_id=event.get("channel", ""))
+        if not self.answers.submit(lambda: self._answer_mention(event, context.bot_user_id), lane):
             self.metrics.busy("mention")
             self.answerer.in_thread(
                 Reply(text=BUSY_TEXT, plain=BUSY_TEXT, ok=False, outcome="busy"),
@@ -198,7 +201,9 @@ class Listeners:
         self, ack: Ack, respond: Respond, body: dict[str, Any], action: dict[str, Any], context: BoltContext
     ) -> None:
         self._ack("button", ack, context)
-        if not self.answers.submit(lambda: self._answer_button(respond, body, action)):
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        lane = self.door.lane(str(action.get("value") or ""), channel_id=channel_id)
+        if not self.answers.submit(lambda: self._answer_button(respond, body, action), lane):
             self.metrics.busy("button")
             respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,45 +44,79 @@ BUSY_TEXT = "The bot is busy answering other requests; try again in a minute."
 
 
 class AnswerPool:
+    """Runs answers a few at a time, fairly between clusters.
+
+    Each answer runs in a lane, the cluster it asks about: a lane may hold all
+    workers but one, so commands about a cluster whose API hangs until its
+    timeout can fill most of the pool and still leave a worker for every
+    other cluster's answers, which then start ahead of that lane's backlog.
+    Lanes take turns when a worker frees up.
+    """
+
     def __init__(self, workers: int, backlog: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answer")
+        self._workers = workers
+        self._per_lane = max(1, workers - 1)
         self._capacity = workers + backlog
         self._taken = 0
+        self._running = 0
+        self._lanes: dict[str, deque[Callable[[], None]]] = {}  # waiting work per lane, in turn order
+        self._busy: Counter[str] = Counter()  # running answers per lane
         self._lock = threading.Lock()
+        self._stopped = False
 
     def has_room(self) -> bool:
         """Whether ``submit`` would take work now (for an ack that says "busy" instead)."""
         with self._lock:
-            return self._taken < self._capacity
+            return self._taken < self._capacity and not self._stopped
 
-    def submit(self, work: Callable[[], None]) -> bool:
+    def submit(self, work: Callable[[], None], lane: str = "") -> bool:
         """Start ``work`` soon; False (and nothing started) when the backlog is full or the pool stopped."""
         with self._lock:
+            if self._stopped:
+                return False
             if self._taken >= self._capacity:
                 log.warning("answer backlog full; refusing a request")
                 return False
             self._taken += 1
-
-        def run() -> None:
-            try:
-                work()
-            except Exception:  # an escaped exception would only vanish into the thread
-                log.exception("answering a Slack request failed")
-            finally:
-                self._release()
-
-        try:
-            self._executor.submit(run)
-        except RuntimeError:  # shut down: the bot is stopping
-            self._release()
-            return False
+            self._lanes.setdefault(lane, deque()).append(work)
+            self._start_what_may_run()
         return True
 
-    def _release(self) -> None:
-        with self._lock:
-            self._taken -= 1
+    def _start_what_may_run(self) -> None:
+        """Hand waiting work to free workers, a lane at a time (called with the lock held)."""
+        while self._running < self._workers:
+            lane = next((name for name, queue in self._lanes.items() if queue and self._busy[name] < self._per_lane), None)
+            if lane is None:
+                return
+            work = self._lanes[lane].popleft()
+            self._lanes[lane] = self._lanes.pop(lane)  # to the back of the turn order
+            self._busy[lane] += 1
+            self._running += 1
+            try:
+                self._executor.submit(self._run, work, lane)
+            except RuntimeError:  # shut down: the bot is stopping
+                self._busy[lane] -= 1
+                self._running -= 1
+                self._taken -= 1
+
+    def _run(self, work: Callable[[], None], lane: str) -> None:
+        try:
+            work()
+        except Exception:  # an escaped exception would only vanish into the thread
+            log.exception("answering a Slack request failed")
+        finally:
+            with self._lock:
+                self._taken -= 1
+                self._running -= 1
+                self._busy[lane] -= 1
+                if not self._stopped:
+                    self._start_what_may_run()
 
     def shutdown(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lanes.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
