@@ -8,7 +8,7 @@ with a clear sentence while the bot starts and serves every other cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from bot.errors import BadInput, NotConfigured
 from bot.model.gke import GkeCluster, ManagedVm
 from bot.settings import ClusterConfig, Settings
 from bot.sources.contracts import ComputeReader, GkeReader, KubeReader, LogReader
+from bot.sources.lazy import Lazy
 from bot.sources.shared import SharedReads
 
 if TYPE_CHECKING:  # the Kubernetes client library is imported when a cluster is first read
@@ -102,11 +103,25 @@ class ClusterHandle:
 
 
 class ClusterRegistry:
-    """Looks clusters up by name, with per-channel defaults."""
+    """Looks clusters up by name, with per-channel defaults.
 
-    def __init__(self, handles: list[ClusterHandle], channel_defaults: dict[str, str] | None = None) -> None:
-        self._handles = {h.name: h for h in handles}
+    ``handles`` may be a factory, called the first time a cluster is looked up:
+    building a handle imports its readers' client libraries, which a command
+    that reads no cluster (``help``) should not wait for.
+    """
+
+    def __init__(
+        self, handles: list[ClusterHandle] | Callable[[], list[ClusterHandle]], channel_defaults: dict[str, str] | None = None
+    ) -> None:
+        listed = handles
+        self._built: Lazy[dict[str, ClusterHandle]] = Lazy(
+            lambda: {h.name: h for h in (listed() if callable(listed) else listed)}
+        )
         self._channel_defaults = dict(channel_defaults or {})
+
+    @property
+    def _handles(self) -> dict[str, ClusterHandle]:
+        return self._built.get()
 
     def __iter__(self) -> Iterator[ClusterHandle]:
         return iter(self._handles.values())
@@ -162,5 +177,7 @@ def build_cluster(config: ClusterConfig, *, clock: Clock | None = None) -> Clust
 
 
 def build_clusters(settings: Settings, *, clock: Clock | None = None) -> ClusterRegistry:
-    handles = [build_cluster(config, clock=clock) for config in settings.clusters]
-    return ClusterRegistry(handles, settings.slack.channel_clusters)
+    """Every configured cluster, its handle built when the registry is first used."""
+    return ClusterRegistry(
+        lambda: [build_cluster(config, clock=clock) for config in settings.clusters], settings.slack.channel_clusters
+    )

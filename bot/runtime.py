@@ -17,22 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk import WebClient
-
 from bot.clock import Clock, SystemClock
 from bot.clusters import ClusterRegistry, build_clusters
 from bot.commands.door import Door
 from bot.commands.registry import Invocation, Registry
-from bot.health import ClusterProbes, Health
 from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack.delivery import AnswerPool
 
 if TYPE_CHECKING:  # imported where they run, so `ask` and `check --once` start without them
     from slack_bolt import App
+    from slack_sdk import WebClient
 
     from bot.alerts.scheduler import AlertService, Leadership
+    from bot.health import ClusterProbes, Health
+    from bot.slack.delivery import AnswerPool
     from bot.slack.transports import SlackLink, SlackTransport
 
 log = logging.getLogger(__name__)
@@ -119,6 +118,7 @@ class Bot:
         Readiness (``/readyz``) says meanwhile what the connection waits for. When
         Slack refuses a token for good, ``fatal`` is set and ``on_fatal`` called.
         """
+        from bot.health import ClusterProbes, Health
         from bot.slack.transports import SlackLink, link_client, transport_for
 
         try:
@@ -181,6 +181,7 @@ class Bot:
 def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> Bot:
     from bot.slack.app import build_slack_app
     from bot.slack.client import build_web_client
+    from bot.slack.delivery import AnswerPool
 
     if settings.slack.bot_token is None:
         raise ConfigError("the bot needs its token: set SLACK_BOT_TOKEN (xoxb-...)")
