@@ -1,0 +1,86 @@
+"""A fresh `k8s-chatops` process loads only what its command needs.
+
+Operators type `k8s-chatops ask ... help` in a terminal and cron runs `check
+--once`; a restarted pod answers its first `nodes` during an incident. What
+a process imports is what it waits for, so these tests look at the modules
+a real process holds after the command, never at how long it took.
+
+Given the simulated zonal-shortfall world (a GKE cluster, so every reader is
+configured): `help` loads no Slack, Kubernetes or Google client library and
+nothing of the alert service's scheduler or store; `nodes` reads Kubernetes
+through the client's ApiClient without its generated API classes or models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sim import scenario
+from sim.bot_config import write_files
+from sim.clock import SimClock
+from sim.server import SimServer
+from sim.world import World
+
+TIMEOUT = 120  # a bound on a hung process, not a performance expectation
+# Runs the command as the console script does, then lists every module the process holds.
+PROBE = """
+import json, sys
+from bot.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+NOT_FOR_HELP = (
+    "slack_bolt", "kubernetes", "google.auth", "google.api_core", "google.cloud", "grpc", "requests",
+    "apscheduler", "sqlalchemy", "psycopg", "alembic",
+)
+
+
+def loaded_by(*args: str) -> set[str]:
+    """The modules a fresh process holds after running ``k8s-chatops ARGS``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stdout + done.stderr
+    return set(report["modules"])
+
+
+def under(modules: set[str], package: str) -> list[str]:
+    return sorted(m for m in modules if m == package or m.startswith(package + "."))
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    world = World(SimClock(datetime.now(UTC).replace(microsecond=0)))
+    loaded = scenario.load(world, "zonal-shortfall")
+    with SimServer(world) as server:
+        assert server.endpoints is not None
+        _, path = write_files(
+            tmp_path_factory.mktemp("sim"), server.endpoints, world, cluster=loaded.cluster_name, location=loaded.location
+        )
+        yield path
+
+
+def test_help_loads_no_client_library_and_nothing_of_the_alert_service(config: Path) -> None:
+    modules = loaded_by("ask", "--config", str(config), "help")
+    assert "handlers.help" in modules  # the command did run in this process
+    for package in NOT_FOR_HELP:
+        assert not under(modules, package), f"`ask help` imported {package}: {under(modules, package)[:5]}"
+
+
+def test_nodes_reads_kubernetes_without_the_generated_api_classes(config: Path) -> None:
+    modules = loaded_by("ask", "--config", str(config), "nodes")
+    assert "kubernetes.client.api_client" in modules  # it did read the cluster through the client
+    generated = under(modules, "kubernetes.client.api") + [
+        m for m in under(modules, "kubernetes.client.models") if m != "kubernetes.client.models"
+    ]
+    assert not generated, f"`ask nodes` imported generated API classes or models: {generated[:5]}"
