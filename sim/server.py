@@ -1,18 +1,24 @@
-"""Serve a ``World`` on loopback: one port per simulated service.
+"""Serve a ``World`` (or a ``Fleet`` of them) on loopback: one port per simulated service.
 
 Each service is its own aiohttp application, as each real API has its own
 endpoint; all of them run on one event loop in a background thread so a test
-(or the demo) keeps its own thread free to drive the scenario.
+(or the demo) keeps its own thread free to drive the scenario. A fleet gets
+one Kubernetes API per cluster, each on its own two ports (plain and TLS)
+and each closing or stalling only for its own cluster's faults, beside one
+GKE, Compute, Logging, Resource Manager and Slack.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from sim.fleet import Fleet
 from sim.kube import tls
 from sim.world import World
 
@@ -63,10 +69,20 @@ class Endpoints:
     slack: str  # Slack Web API base URL, ending in /api/
     kube_tls: str = ""  # the same Kubernetes API over HTTPS (sim.kube.tls): kubectl sends credentials only there
     resourcemanager: str = ""  # cloudresourcemanager.googleapis.com stand-in (projects.get)
+    # A fleet's Kubernetes APIs by cluster name, in the fleet's order: (plain URL, TLS URL). ``kube`` and
+    # ``kube_tls`` are the first cluster's. Empty when a single world is served.
+    kube_by_cluster: dict[str, tuple[str, str]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def slack_root(self) -> str:
         return self.slack.removesuffix("api/")
+
+
+def build_kube_app(world: World) -> web.Application:
+    """The Kubernetes API of one cluster (``world.kube`` under ``world.faults``)."""
+    from sim.kube.api import build_app as kube_app
+
+    return kube_app(world)
 
 
 def build_apps(world: World) -> dict[str, web.Application]:
@@ -75,11 +91,10 @@ def build_apps(world: World) -> dict[str, web.Application]:
     from sim.google.gke_api import build_app as gke_app
     from sim.google.logging_api import build_app as logging_app
     from sim.google.resourcemanager_api import build_app as resourcemanager_app
-    from sim.kube.api import build_app as kube_app
     from sim.slack.api import build_app as slack_app
 
     return {
-        "kube": kube_app(world),
+        "kube": build_kube_app(world),
         "gke": gke_app(world),
         "compute": compute_app(world),
         "logging": logging_app(world),
@@ -88,19 +103,57 @@ def build_apps(world: World) -> dict[str, web.Application]:
     }
 
 
-class SimServer:
-    """Runs the simulated services until ``stop``; usable as a context manager."""
+class _KubeEndpoint:
+    """One cluster's API server: its application and two ports, closed while its control plane is gone."""
 
-    def __init__(self, world: World, *, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
+    def __init__(self, name: str, world: World, runner: web.AppRunner, ports: tuple[int, int]) -> None:
+        self.name = name
         self.world = world
+        self.runner = runner
+        self.ports = ports  # (plain, TLS), kept across an outage: the API comes back where it was
+        self.sites: list[web.TCPSite] = []  # open while the control plane listens
+
+    def urls(self, host: str) -> tuple[str, str]:
+        return f"http://{host}:{self.ports[0]}", f"https://{host}:{self.ports[1]}"
+
+    async def listen(self, listening: bool, host: str, context: ssl.SSLContext) -> None:
+        """Open or close both ports; a closed port refuses connections and open ones are dropped."""
+        if listening == bool(self.sites):
+            return
+        if not listening:
+            for site in self.sites:
+                await site.stop()
+            self.sites = []
+            if self.runner.server is not None:  # the process is gone: its open connections close with it
+                for connection in list(self.runner.server.connections):
+                    connection.force_close()
+            return
+        plain = web.TCPSite(self.runner, host, self.ports[0])
+        secure = web.TCPSite(self.runner, host, self.ports[1], ssl_context=context)
+        for site in (plain, secure):
+            await site.start()
+        self.sites = [plain, secure]
+
+
+class SimServer:
+    """Runs the simulated services until ``stop``; usable as a context manager.
+
+    Given a ``Fleet``, it serves one Kubernetes API per cluster (ports
+    ``kube/NAME`` and ``kube_tls/NAME`` in ``ports``, the first cluster's
+    ``kube`` and ``kube_tls``) and the other services once, from the
+    fleet's shared world.
+    """
+
+    def __init__(self, world: World | Fleet, *, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
+        self.fleet = world if isinstance(world, Fleet) else None
+        self.world = world.first if isinstance(world, Fleet) else world  # the first (or only) cluster's
         self.host = host
         self._ports = dict(ports or {})
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
-        self._kube_runner: web.AppRunner | None = None
-        self._kube_sites: list[web.TCPSite] = []  # open while the control plane listens
-        self._kube_ports: dict[str, int] = {}  # kept across an outage: the API comes back where it was
+        self._kube: list[_KubeEndpoint] = []
+        self._tls: ssl.SSLContext | None = None
         self.endpoints: Endpoints | None = None
         self.traffic = Traffic()
 
@@ -113,32 +166,35 @@ class SimServer:
     def start(self) -> Endpoints:
         started = threading.Event()
         failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             try:
-                urls = self._loop.run_until_complete(self._serve())
+                urls = loop.run_until_complete(self._serve())
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
                 started.set()
                 return
+            kube, kube_tls = self._kube[0].urls(self.host)
             self.endpoints = Endpoints(
-                kube=urls["kube"],
+                kube=kube,
                 gke=urls["gke"],
                 compute=urls["compute"],
                 logging=urls["logging"],
                 slack=urls["slack"] + "/api/",
-                kube_tls=urls.get("kube_tls", ""),
+                kube_tls=kube_tls,
                 resourcemanager=urls["resourcemanager"],
+                kube_by_cluster={k.name: k.urls(self.host) for k in self._kube} if self.fleet else {},
             )
-            self.world.faults.on_kube_outage(self._outage_changed)
-            if self.world.faults.kube_outage == "refuse":
-                self._loop.run_until_complete(self._kube_listen(False))
+            for endpoint in self._kube:
+                endpoint.world.faults.on_kube_outage(functools.partial(self._outage_changed, endpoint))
+                if endpoint.world.faults.kube_outage == "refuse":
+                    loop.run_until_complete(self._listen(endpoint, False))
             started.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self._shutdown())
-            self._loop.close()
+            loop.run_forever()
+            loop.run_until_complete(self._shutdown())
+            loop.close()
 
         self._thread = threading.Thread(target=run, name="sim-server", daemon=True)
         self._thread.start()
@@ -148,31 +204,56 @@ class SimServer:
         assert self.endpoints is not None
         return self.endpoints
 
+    def _clusters(self) -> list[tuple[str, World]]:
+        """Each Kubernetes API to serve, by the key its URLs are found under; a single world's is "kube"."""
+        if self.fleet is None:
+            return [("kube", self.world)]
+        if not self.fleet.worlds:
+            raise ValueError("a fleet needs at least one cluster to be served")
+        return list(self.fleet.worlds.items())
+
+    def _port(self, service: str, cluster: int, name: str) -> int:
+        return self._ports.get(service if cluster == 0 else f"{service}/{name}", 0)
+
     async def _serve(self) -> dict[str, str]:
+        """Start every service; returns the URLs of all but the Kubernetes APIs (those are on ``_kube``)."""
         urls: dict[str, str] = {}
-        for name, app in build_apps(self.world).items():
-            app.middlewares.append(_counting(self.traffic, name))
-            runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
-            await runner.setup()
+        self._tls = tls.server_context()
+        apps = build_apps(self.fleet.services if self.fleet else self.world)
+        kube_apps = [apps.pop("kube")] if self.fleet is None else [build_kube_app(w) for _, w in self._clusters()]
+        for name, app in apps.items():
+            runner = await self._run(app, name)
             site = web.TCPSite(runner, self.host, self._ports.get(name, 0))
             await site.start()
-            self._runners.append(runner)
-            port = runner.addresses[0][1]
-            urls[name] = f"http://{self.host}:{port}"
-            if name == "kube":  # and over TLS, on a port of its own
-                secure = web.TCPSite(runner, self.host, self._ports.get("kube_tls", 0), ssl_context=tls.server_context())
-                await secure.start()
-                urls["kube_tls"] = f"https://{self.host}:{runner.addresses[1][1]}"
-                self._kube_runner, self._kube_sites = runner, [site, secure]
-                self._kube_ports = {"kube": port, "kube_tls": runner.addresses[1][1]}
+            urls[name] = f"http://{self.host}:{runner.addresses[0][1]}"
+        for index, ((name, world), app) in enumerate(zip(self._clusters(), kube_apps, strict=True)):
+            runner = await self._run(app, "kube")
+            plain = web.TCPSite(runner, self.host, self._port("kube", index, name))
+            await plain.start()
+            secure = web.TCPSite(runner, self.host, self._port("kube_tls", index, name), ssl_context=self._tls)
+            await secure.start()
+            endpoint = _KubeEndpoint(name, world, runner, (runner.addresses[0][1], runner.addresses[1][1]))
+            endpoint.sites = [plain, secure]
+            self._kube.append(endpoint)
         return urls
 
-    def _outage_changed(self, mode: str) -> None:
-        """``faults.kube_outage`` was set: stop listening for "refuse", listen again otherwise."""
+    async def _run(self, app: web.Application, service: str) -> web.AppRunner:
+        app.middlewares.append(_counting(self.traffic, service))
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        self._runners.append(runner)
+        return runner
+
+    async def _listen(self, endpoint: _KubeEndpoint, listening: bool) -> None:
+        assert self._tls is not None
+        await endpoint.listen(listening, self.host, self._tls)
+
+    def _outage_changed(self, endpoint: _KubeEndpoint, mode: str) -> None:
+        """A cluster's ``faults.kube_outage`` was set: stop listening for "refuse", listen again otherwise."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        future = asyncio.run_coroutine_threadsafe(self._kube_listen(mode != "refuse"), loop)
+        future = asyncio.run_coroutine_threadsafe(self._listen(endpoint, mode != "refuse"), loop)
         if self._thread is threading.current_thread():  # on the loop itself it runs next
             return
         # A timeline step holds the world's lock, which a request on the loop may be waiting for: wait only a
@@ -184,28 +265,15 @@ class SimServer:
             if not holding:
                 raise
 
-    async def _kube_listen(self, listening: bool) -> None:
-        """Open or close the Kubernetes API's two ports (plain and TLS); a closed port refuses connections."""
-        runner = self._kube_runner
-        if runner is None or listening == bool(self._kube_sites):
-            return
-        if not listening:
-            for site in self._kube_sites:
-                await site.stop()
-            self._kube_sites = []
-            if runner.server is not None:  # the process is gone: its open connections close with it
-                for connection in list(runner.server.connections):
-                    connection.force_close()
-            return
-        plain = web.TCPSite(runner, self.host, self._kube_ports["kube"])
-        secure = web.TCPSite(runner, self.host, self._kube_ports["kube_tls"], ssl_context=tls.server_context())
-        for site in (plain, secure):
-            await site.start()
-        self._kube_sites = [plain, secure]
-
     async def _shutdown(self) -> None:
         for runner in reversed(self._runners):
             await runner.cleanup()
+        # A request still held back (a slow cluster, a stalled answer) ends with the server instead of being
+        # destroyed pending when the loop closes.
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
 
     def call(self, coro_fn, *args):  # type: ignore[no-untyped-def]
         """Run a coroutine on the server's loop from another thread and wait for it."""

@@ -4,6 +4,11 @@ One ``World`` holds one clock, one lock and a store per service. The API
 servers read it under the lock; scenarios and tests change it under the lock.
 Faults are switches a test flips to make an API misbehave the way the real
 one does (a control plane down mid-upgrade, Slack rate limiting, ...).
+
+A world may share its clock, lock, project, Google state and Slack workspace
+with another (``shares``) and keep only its Kubernetes API and faults: that
+is one cluster of a fleet (``sim.fleet``), where every cluster has its own
+control plane but GKE, Compute, Logging and Slack are one set of services.
 """
 
 from __future__ import annotations
@@ -79,13 +84,20 @@ class Faults:
 class World:
     """Everything the simulated services know, behind one lock."""
 
-    def __init__(self, clock: SimClock | None = None, *, project: str = "demo-project") -> None:
-        self.clock = clock or SimClock()
-        self.lock = threading.RLock()
-        self.project = project
+    def __init__(self, clock: SimClock | None = None, *, project: str = "demo-project", shares: World | None = None) -> None:
+        """``shares``: a world whose clock, lock, project, Google state and Slack this one uses as its own.
+
+        Each cluster then keeps its own Kubernetes store and faults, so one
+        control plane can be down while the others answer, as in a real fleet.
+        """
+        if shares is not None and clock is not None and clock is not shares.clock:
+            raise ValueError("a world that shares another's services runs on that world's clock")
+        self.clock: SimClock = shares.clock if shares else clock or SimClock()
+        self.lock: threading.RLock = shares.lock if shares else threading.RLock()
+        self.project: str = shares.project if shares else project
         self.faults = Faults()
         self.kube = KubeStore(self.clock)
         controllers.install(self.kube)
         apps.install(self.kube)
-        self.google = GoogleState(self.clock, project=project)
-        self.slack = SlackWorkspace(self.clock)
+        self.google: GoogleState = shares.google if shares else GoogleState(self.clock, project=project)
+        self.slack: SlackWorkspace = shares.slack if shares else SlackWorkspace(self.clock)
