@@ -10,24 +10,33 @@ VMs that never registered). Objects come from the shared builders and are
 loaded with ``KubeStore.bulk_load``, so 150,000 pods load in seconds.
 
 Everything is derived from ``seed``: the same arguments give the same world.
+
+``generate_fleet`` makes many such clusters in one project (``sim.fleet``):
+zonal and regional ones in several regions, each with its own pod range,
+most of them quiet (nothing the bot alerts on) and a few in trouble, so an
+alert that fires on the wrong cluster, or on every cluster, shows.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim import machines
 from sim.clock import rfc3339
 from sim.google import builders as logs
-from sim.google import names
+from sim.google import geography, names
 from sim.kube import addons
 from sim.kube import builders as kube
 from sim.world import World
+
+if TYPE_CHECKING:
+    from sim.fleet import Fleet
 
 VERSION = "1.30.5-gke.1014001"
 ZONE_LETTERS = "abcfdeghij"  # us-central1 has a, b, c and f; the rest only matter for zones > 4
@@ -83,6 +92,19 @@ class GeneratedCluster:
         return self.pending_pods + self.crashloop_pods + self.image_pull_pods + self.oom_pods
 
 
+@dataclass
+class GeneratedFleet:
+    """What ``generate_fleet`` made: each cluster's own account, and which ones are in trouble."""
+
+    project: str
+    clusters: dict[str, GeneratedCluster]  # in the fleet's order
+    troubles: dict[str, str]  # cluster -> "unregistered-zone" or "busy"; the others are quiet
+
+    @property
+    def quiet(self) -> list[str]:
+        return [name for name in self.clusters if name not in self.troubles]
+
+
 @dataclass(frozen=True)
 class _Vm:
     name: str
@@ -100,8 +122,21 @@ def generate(
     zones: int = 3,
     pools: int = 2,
     seed: int = 0,
+    quiet: bool = False,
+    unregistered_zone: str | None = None,
+    pod_range: str | None = None,
 ) -> GeneratedCluster:
-    """Fill ``world`` with a GKE cluster of ``nodes`` registered nodes and exactly ``pods`` pods."""
+    """Fill ``world`` with a GKE cluster of ``nodes`` registered nodes and exactly ``pods`` pods.
+
+    ``quiet`` leaves out the background trouble the bot alerts on (Pending
+    pods, NotReady and cordoned nodes, VMs that never registered), keeping
+    only crash loops and the like that no check watches. ``unregistered_zone``
+    makes every pool VM of that zone of a regional cluster run without ever
+    becoming a node, kube-proxy failing at start-up, as in the seed incident;
+    ``nodes`` are then the ones registered in the other zones. ``pod_range``
+    is the cluster's ``clusterIpv4Cidr`` (GKE's default when None), which a
+    fleet sets apart per cluster.
+    """
     if nodes < 1 or pods < 0:
         raise ValueError("a generated cluster needs at least one node and a non-negative number of pods")
     if not 1 <= zones <= len(ZONE_LETTERS) or pools < 1:
@@ -109,22 +144,28 @@ def generate(
     rng = random.Random(seed)
     project = world.project
     now = world.clock.now()
-    zonal = names.is_zone(location)
-    region = names.region_of(location)
-    zone_names = [location] if zonal else [f"{region}-{letter}" for letter in ZONE_LETTERS[:zones]]
+    zone_names = zones_of(location, zones)
+    if unregistered_zone is not None and (unregistered_zone not in zone_names or len(zone_names) < 2):
+        raise ValueError(f"{unregistered_zone} is not one of the zones of a regional cluster: {', '.join(zone_names)}")
     shapes = [_pool_shape(index) for index in range(pools)]
     pool_names = [shape[0] for shape in shapes]
 
-    vms = _vms(rng, cluster, zone_names, pool_names, nodes)
-    stray = _unregistered(rng, cluster, zone_names, pool_names, nodes, {vm.name for vm in vms})
-    sick = rng.sample(range(nodes), _share(nodes, 0.002, 1)) if nodes > 1 else []
+    registering = [zone for zone in zone_names if zone != unregistered_zone]
+    vms = _vms(rng, cluster, registering, pool_names, nodes)
+    taken = {vm.name for vm in vms}
+    stray = [] if quiet else _unregistered(rng, cluster, registering, pool_names, nodes, taken)
+    if unregistered_zone is not None:
+        stray += _zone_unregistered(rng, cluster, unregistered_zone, len(registering), pool_names, vms, taken)
+    sick = rng.sample(range(nodes), _share(nodes, 0.002, 1)) if nodes > 1 and not quiet else []
     not_ready = {vms[i].name for i in sick}
     cordon_pool = [i for i in range(nodes) if vms[i].name not in not_ready]
-    cordoned = {vms[i].name for i in rng.sample(cordon_pool, min(len(cordon_pool) - 1, _share(nodes, 0.001, 1)))} if len(cordon_pool) > 1 else set()
+    cordoned = {vms[i].name for i in rng.sample(cordon_pool, min(len(cordon_pool) - 1, _share(nodes, 0.001, 1)))} if len(cordon_pool) > 1 and not quiet else set()
 
     with world.lock:
         created = now - timedelta(days=12)
         resource = _cluster_resource(cluster, location, zone_names, shapes, vms, stray)
+        if pod_range is not None:
+            resource["clusterIpv4Cidr"] = pod_range
         resource["createTime"] = (created - timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         world.google.add_cluster(resource)
         world.kube.bind_version(lambda: _master_version(world, location, cluster))
@@ -171,11 +212,20 @@ def generate(
         )
         events: list[dict[str, Any]] = []
         world.kube.bulk_load("pods", _all_pods(
-            rng, result, vms, daemons, namespaces, workload_pods, schedulable, pending_message, now, events,
+            rng, result, vms, daemons, namespaces, workload_pods, schedulable, pending_message, now, events, pending=not quiet,
         ))
         events += _node_events(result, now)
         world.kube.bulk_load("events", events)
     return result
+
+
+def zones_of(location: str, count: int = 3) -> list[str]:
+    """The zone of a zonal cluster, or ``count`` zones of a region with the letters Compute gives them."""
+    if names.is_zone(location):
+        return [location]
+    known = geography.ZONE_LETTERS.get(location, "")
+    letters = known + "".join(letter for letter in ZONE_LETTERS if letter not in known)
+    return [f"{location}-{letter}" for letter in letters[:count]]
 
 
 def _master_version(world: World, location: str, cluster: str) -> str | None:
@@ -227,6 +277,17 @@ def _unregistered(rng: random.Random, cluster: str, zones: list[str], pools: lis
     return [
         _Vm(_unique_vm(rng, cluster, pools[0], away[i % len(away)], taken), away[i % len(away)], 0) for i in range(count)
     ]
+
+
+def _zone_unregistered(
+    rng: random.Random, cluster: str, zone: str, registering: int, pools: list[str], vms: list[_Vm], taken: set[str]
+) -> list[_Vm]:
+    """Every VM each pool runs in ``zone``: as many as it has, on average, in each zone where VMs registered."""
+    made = []
+    for index, pool in enumerate(pools):
+        count = -(-sum(1 for vm in vms if vm.pool == index) // registering)
+        made += [_Vm(_unique_vm(rng, cluster, pool, zone, taken), zone, index) for _ in range(count)]
+    return made
 
 
 def _cluster_resource(
@@ -281,13 +342,15 @@ def _all_pods(
     pending_message: str,
     now: datetime,
     events: list[dict[str, Any]],
+    *,
+    pending: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Daemon pods on every node, then the teams' workloads; fills the result's problem lists and ``events``."""
     created = now - timedelta(days=12)
     for vm in vms:
         # kube-proxy, then fluentbit-gke: as many as the pod count leaves room for
         yield from addons.node_daemon_pods(vm.name, version=f"v{VERSION}", created=created + timedelta(minutes=1))[:daemons]
-    troubles = _troubles(rng, workload_pods)
+    troubles = _troubles(rng, workload_pods, pending=pending)
     index = 0
     per_namespace = _split(workload_pods, len(namespaces))
     for (namespace, ns_labels), quota in zip(namespaces, per_namespace, strict=True):
@@ -299,12 +362,15 @@ def _all_pods(
             replica_set = f"{app}-{_suffix(rng, 10)}"
             labels = {"app": app, "team": ns_labels["team"], "pod-template-hash": replica_set.rsplit("-", 1)[1]}
             image = f"us-docker.pkg.dev/{result.project}/{ns_labels['team']}/{app}:2.{rng.randint(0, 40)}.{rng.randint(0, 9)}"
+            # A ReplicaSet's pods are created together and are alike but for name, uid and node: one built
+            # pod is the template of the healthy ones, which keeps 15,000 pods per cluster cheap to make.
+            common: dict[str, Any] = dict(labels=labels, image=image, owner=("ReplicaSet", replica_set), created=now - timedelta(hours=rng.randint(1, 200)))
+            template: dict[str, Any] | None = None
             for _ in range(replicas):
                 name = f"{replica_set}-{_suffix(rng, 5)}"
                 key = f"{namespace}/{name}"
                 trouble = troubles.get(index)
                 index += 1
-                common: dict[str, Any] = dict(labels=labels, image=image, owner=("ReplicaSet", replica_set), created=now - timedelta(hours=rng.randint(1, 200)))
                 if trouble == "pending":
                     result.pending_pods.append(key)
                     yield kube.make_pod(namespace, name, phase="Pending", cpu="4", memory="8Gi", unschedulable_message=pending_message, **common)
@@ -325,14 +391,30 @@ def _all_pods(
                     result.oom_pods.append(key)
                     yield kube.make_pod(namespace, name, node=node, restarts=rng.randint(1, 12), last_termination="OOMKilled", memory="256Mi", **common)
                 else:
-                    yield kube.make_pod(namespace, name, node=node, **common)
+                    if template is None:
+                        template = kube.make_pod(namespace, replica_set, node=node, **common)
+                    yield _replica(template, name, node, _uid(rng))
             left -= replicas
 
 
-def _troubles(rng: random.Random, workload_pods: int) -> dict[int, str]:
+def _replica(template: dict[str, Any], name: str, node: str, uid: str) -> dict[str, Any]:
+    """Another pod like ``template``: nested parts are shared, which is safe as the store serializes it at once."""
+    return {
+        **template,
+        "metadata": {**template["metadata"], "name": name, "uid": uid},
+        "spec": {**template["spec"], "nodeName": node},
+    }
+
+
+def _uid(rng: random.Random) -> str:
+    hexed = f"{rng.getrandbits(128):032x}"
+    return f"{hexed[:8]}-{hexed[8:12]}-4{hexed[13:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+def _troubles(rng: random.Random, workload_pods: int, *, pending: bool = True) -> dict[int, str]:
     """Which workload pod (by position) has which problem; every kind at least once when there is room."""
     wanted = [
-        ("pending", _share(workload_pods, PENDING_SHARE, 2)),
+        ("pending", _share(workload_pods, PENDING_SHARE, 2) if pending else 0),
         ("crashloop", _share(workload_pods, CRASHLOOP_SHARE, 1)),
         ("image", _share(workload_pods, IMAGE_PULL_SHARE, 1)),
         ("oom", _share(workload_pods, OOM_SHARE, 1)),
@@ -373,7 +455,7 @@ def _unregistered_logs(world: World, project: str, location: str, cluster: str, 
     endpoint = (world.google.get_cluster(location, cluster) or {}).get("endpoint", "")
     entries = []
     for vm in stray:
-        where = {"location": location, "cluster": cluster, "node": vm.name}
+        where: dict[str, Any] = {"location": location, "cluster": cluster, "node": vm.name}
         for minutes in (30, 20, 10):
             at = now - timedelta(minutes=minutes)
             entries.append(logs.node_log(
@@ -387,3 +469,67 @@ def _unregistered_logs(world: World, project: str, location: str, cluster: str, 
                 **where,
             ))
     world.google.add_log_entries(entries)
+
+
+# -- fleets ---------------------------------------------------------------------------
+
+FLEET_REGIONS = ("us-central1", "us-west1", "us-east1", "europe-west1", "asia-east1")
+FLEET_POD_RANGES = ipaddress.IPv4Network("10.0.0.0/9")  # below the auto-mode node subnets (10.128.0.0/9)
+TROUBLES = ("unregistered-zone", "busy")
+
+
+def generate_fleet(
+    fleet: Fleet,
+    *,
+    clusters: int,
+    nodes: int,
+    pods: int,
+    prefix: str = "fleet",
+    seed: int = 0,
+    troubles: dict[str, str] | None = None,
+) -> GeneratedFleet:
+    """Add ``clusters`` generated clusters of ``nodes`` nodes and ``pods`` pods each to ``fleet``.
+
+    Clusters are named ``fleet-01``, ``fleet-02``, ... and take turns over
+    five regions, every third one zonal (its region's first zone) and the
+    others regional over three zones, so no region's node subnet runs out.
+    Each gets a pod range of its own. ``troubles`` says which clusters are in
+    trouble and how: "unregistered-zone" (a regional cluster whose VMs in its
+    last zone never register) or "busy" (the generator's usual bad day:
+    Pending pods, NotReady and cordoned nodes, a few VMs that never
+    registered); by default the second cluster has the first and the third
+    the second, and every other cluster is quiet.
+    """
+    if clusters < 1:
+        raise ValueError("a fleet needs at least one cluster")
+    cluster_names = [f"{prefix}-{index:02d}" for index in range(1, clusters + 1)]
+    if troubles is None:
+        troubles = dict(zip(cluster_names[1:3], TROUBLES, strict=False))
+    unknown = {name: kind for name, kind in troubles.items() if name not in cluster_names or kind not in TROUBLES}
+    if unknown:
+        raise ValueError(f"troubles must name clusters of the fleet and be one of {', '.join(TROUBLES)}: {unknown}")
+    ranges = _pod_ranges(clusters, nodes)
+    made: dict[str, GeneratedCluster] = {}
+    for index, name in enumerate(cluster_names):
+        region = FLEET_REGIONS[index % len(FLEET_REGIONS)]
+        trouble = troubles.get(name)
+        zonal = index % 3 == 2 and trouble != "unregistered-zone"
+        location = zones_of(region, 1)[0] if zonal else region
+        world = fleet.add(name)
+        made[name] = generate(
+            world, nodes=nodes, pods=pods, cluster=name, location=location, seed=seed + index,
+            quiet=trouble != "busy", pod_range=str(ranges[index]),
+            unregistered_zone=zones_of(region)[-1] if trouble == "unregistered-zone" else None,
+        )
+    return GeneratedFleet(project=fleet.project, clusters=made, troubles=dict(troubles))
+
+
+def _pod_ranges(clusters: int, nodes: int) -> list[ipaddress.IPv4Network]:
+    """One pod range per cluster, a /14 as GKE's default or larger, with a /24 for every VM a cluster may hold."""
+    wanted = max(1024, 2 * nodes)  # registered nodes, a zone's VMs that never register, and room to grow
+    prefix = min(14, 24 - (wanted - 1).bit_length())
+    size = 2 ** (32 - prefix)
+    if clusters * size > FLEET_POD_RANGES.num_addresses:
+        raise ValueError(f"{clusters} clusters of {nodes} nodes do not fit their pod ranges in {FLEET_POD_RANGES}")
+    base = int(FLEET_POD_RANGES.network_address)
+    return [ipaddress.IPv4Network((base + index * size, prefix)) for index in range(clusters)]
