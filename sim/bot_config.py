@@ -2,6 +2,8 @@
 
 `k8s-chatops sim` and the demo call this so anyone can try `kubectl get nodes`
 or `k8s-chatops ask nodes` against the simulation without knowing its ports.
+A fleet gets one kubeconfig with a context per cluster and one bot
+configuration listing every cluster, as a team with many clusters has.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from sim.fleet import Fleet
 from sim.server import Endpoints
 from sim.world import World
 
@@ -27,10 +30,28 @@ def bot_config(
     alert_channel: str = "#alerts",
 ) -> dict[str, Any]:
     """A bot configuration (the same shape as a production config.yaml) aimed at the sim."""
-    entry: dict[str, Any] = {"name": cluster, "kubeconfig": str(kubeconfig), "context": "sim", "request_timeout_seconds": 5}
+    entry = _cluster_entry(endpoints, world.project, kubeconfig=kubeconfig, context="sim", cluster=cluster, location=location, gke=gke)
+    return _config([entry], endpoints, world, state_dir=state_dir, alert_channel=alert_channel)
+
+
+def fleet_bot_config(
+    endpoints: Endpoints, fleet: Fleet, *, kubeconfig: Path, state_dir: Path, alert_channel: str = "#alerts"
+) -> dict[str, Any]:
+    """One configuration for every cluster of ``fleet``, each through its own context of ``kubeconfig``."""
+    entries = [
+        _cluster_entry(endpoints, fleet.project, kubeconfig=kubeconfig, context=name, cluster=name, location=fleet.location(name))
+        for name in fleet.worlds
+    ]
+    return _config(entries, endpoints, fleet.services, state_dir=state_dir, alert_channel=alert_channel)
+
+
+def _cluster_entry(
+    endpoints: Endpoints, project: str, *, kubeconfig: Path, context: str, cluster: str, location: str, gke: bool = True
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": cluster, "kubeconfig": str(kubeconfig), "context": context, "request_timeout_seconds": 5}
     if gke:
         entry["gke"] = {
-            "project": world.project,
+            "project": project,
             "location": location,
             "cluster": cluster,
             "container_endpoint": endpoints.gke,
@@ -38,8 +59,14 @@ def bot_config(
             "logging_endpoint": endpoints.logging,
             "anonymous": True,
         }
+    return entry
+
+
+def _config(
+    clusters: list[dict[str, Any]], endpoints: Endpoints, world: World, *, state_dir: Path, alert_channel: str
+) -> dict[str, Any]:
     return {
-        "clusters": [entry],
+        "clusters": clusters,
         "slack": {
             "mode": "socket",
             "api_url": endpoints.slack,
@@ -77,6 +104,19 @@ def write_files(
         state_dir=directory / "state",
         gke=gke,
     )
+    config_path = directory / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return kubeconfig, config_path
+
+
+def write_fleet_files(directory: Path, endpoints: Endpoints, fleet: Fleet) -> tuple[Path, Path]:
+    """Write ``DIR/kubeconfig`` (a context per cluster, the first current) and ``DIR/config.yaml``; returns both."""
+    from sim.kube.kubeconfig import write_fleet_kubeconfig
+
+    directory.mkdir(parents=True, exist_ok=True)
+    servers = {name: tls_url or plain for name, (plain, tls_url) in endpoints.kube_by_cluster.items()}
+    kubeconfig = write_fleet_kubeconfig(directory / "kubeconfig", servers)
+    config = fleet_bot_config(endpoints, fleet, kubeconfig=kubeconfig, state_dir=directory / "state")
     config_path = directory / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     return kubeconfig, config_path
