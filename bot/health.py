@@ -1,9 +1,11 @@
 """Liveness, readiness and metrics over plain HTTP, for Kubernetes probes and Prometheus.
 
-Readiness means "can serve Slack": the Slack link says whether the token was
-accepted and the connection is up, and ``/readyz`` is 200 only when every
-check passes, otherwise naming what is not ready, so ``kubectl describe``
-shows why. A cluster whose API does not answer does not make the bot unready:
+Readiness means "can serve Slack, and answer at once": the Slack link says
+whether the token was accepted and the connection is up, the runtime whether
+the cluster clients a first answer needs are loaded (a restarted pod is
+asked first during the incident that restarted it), and ``/readyz`` is 200
+only when every check passes, otherwise naming what is not ready, so
+``kubectl describe`` shows why. A cluster whose API does not answer does not make the bot unready:
 the bot is needed most exactly then, to say so. The clusters' state is shown
 by ``/healthz`` (as detail, always 200 while the process serves) and by the
 ``cluster_up`` metric. Every path answers HEAD as it answers GET, without the

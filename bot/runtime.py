@@ -21,6 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.clusters import ClusterRegistry, build_clusters
 from bot.commands.door import Door
 from bot.commands.registry import Invocation, Registry
+from bot.errors import ChatOpsError
 from bot.metrics import Metrics
 from bot.metrics import metrics as default_metrics
 from bot.settings import ConfigError, Settings, load_settings
@@ -115,8 +116,9 @@ class Bot:
     def start(self, *, schedule: bool = True, on_fatal: Callable[[Exception], None] | None = None) -> None:
         """Connect to Slack in the background; with ``schedule``, run the alert checks once Slack took the token.
 
-        Readiness (``/readyz``) says meanwhile what the connection waits for. When
-        Slack refuses a token for good, ``fatal`` is set and ``on_fatal`` called.
+        Readiness (``/readyz``) says meanwhile what the connection waits for, and
+        whether the cluster clients are loaded yet (``warm_up``). When Slack
+        refuses a token for good, ``fatal`` is set and ``on_fatal`` called.
         """
         from bot.health import ClusterProbes, Health
         from bot.slack.transports import SlackLink, link_client, transport_for
@@ -125,6 +127,11 @@ class Bot:
             transport = self.transport = transport_for(self.settings.slack, self.app, self.metrics)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+        # Loaded while Slack connects (mostly waiting on the network), and part of readiness: a first
+        # answer would otherwise wait for the client libraries, during the incident that restarted the pod.
+        warmed = threading.Event()
+        threading.Thread(target=self._warm_up, args=(warmed,), name="warm-up", daemon=True).start()
 
         def failed(exc: Exception) -> None:
             self.fatal = exc
@@ -147,11 +154,20 @@ class Bot:
             probes = ClusterProbes(self.metrics)
             self._prober = threading.Thread(target=self._probe_clusters, args=(probes,), name="cluster-probes", daemon=True)
             self._prober.start()
-            self.health = Health(metrics=self.metrics, required=("slack",))
+            self.health = Health(metrics=self.metrics, required=("slack", "clients"))
             self.health.add_check("slack", self.link.readiness)
+            self.health.add_check("clients", lambda: warmed.is_set() or "loading the cluster clients")
             self.health.add_detail("clusters", probes.detail)
             self.health.start(self.settings.health.host, self.settings.health.port)
         self.link.start()
+
+    def _warm_up(self, done: threading.Event) -> None:
+        try:
+            warm_up(self.clusters)
+        except Exception:  # readiness must not wait forever on a warm-up that broke; answers load what they need
+            log.exception("warming up the cluster clients failed")
+        finally:
+            done.set()
 
     def _probe_clusters(self, probes: ClusterProbes) -> None:
         """Ask each cluster for its version now and then, so /healthz and the metrics show the last result."""
@@ -176,6 +192,31 @@ class Bot:
             self.answers.shutdown()
         if self.health is not None:
             self.health.stop()
+
+
+def warm_up(clusters: ClusterRegistry) -> None:
+    """Build each cluster's clients and load the libraries its first answer runs, without sending anything.
+
+    A `nodes` on a GKE cluster needs the Kubernetes client (and its kubeconfig
+    read, exec plugins run), the GKE client and Compute's library, whose
+    generated types alone take about a second to load. Cloud Logging's client
+    stays unloaded: `logs` is rare and its library is the largest.
+    """
+    from bot.sources.kube.reader import KubeSource
+
+    for handle in clusters:
+        if isinstance(handle.kube, KubeSource):
+            handle.kube.warm()
+        if handle.gke is not None:
+            from bot.sources.google.gke import GkeSource
+
+            if isinstance(handle.gke, GkeSource):
+                try:
+                    handle.gke.client  # noqa: B018 (built on first access)
+                except ChatOpsError:
+                    pass  # missing credentials: the cluster's commands say so
+        if handle.compute is not None:
+            import google.cloud.compute_v1  # noqa: F401 (the clients are built on first use; their library is the cost)
 
 
 def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> Bot:

@@ -8,7 +8,9 @@ a real process holds after the command, never at how long it took.
 Given the simulated zonal-shortfall world (a GKE cluster, so every reader is
 configured): `help` loads no Slack, Kubernetes or Google client library and
 nothing of the alert service's scheduler or store; `nodes` reads Kubernetes
-through the client's ApiClient without its generated API classes or models.
+through the client's ApiClient without its generated API classes or models;
+the running bot says it is ready only once what a first `nodes` needs is
+loaded and its clients are built, before any command has arrived.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from sim import scenario
 from sim.bot_config import write_files
@@ -37,20 +41,44 @@ from bot.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
+# Starts the bot as `k8s-chatops run` does (its alert checks left out), waits until it says it is
+# ready, and reports what it holds then: no command has been sent to it.
+READY_PROBE = """
+import json, sys, time
+from bot.runtime import build_bot
+from bot.settings import load_settings
+bot = build_bot(load_settings(sys.argv[1]))
+bot.start(schedule=False)
+deadline = time.monotonic() + 60
+while not bot.health.readiness()[0] and time.monotonic() < deadline:
+    time.sleep(0.02)
+ready, checks = bot.health.readiness()
+handle = next(iter(bot.clusters))
+report = {"ready": ready, "checks": checks, "modules": sorted(sys.modules), "kube_client": handle.kube._client.built}
+print(json.dumps(report), file=sys.stderr)
+bot.stop()
+"""
 NOT_FOR_HELP = (
     "slack_bolt", "kubernetes", "google.auth", "google.api_core", "google.cloud", "grpc", "requests",
     "apscheduler", "sqlalchemy", "psycopg", "alembic",
 )
 
 
-def loaded_by(*args: str) -> set[str]:
-    """The modules a fresh process holds after running ``k8s-chatops ARGS``."""
+def probe(script: str, *args: str) -> dict[str, Any]:
+    """What ``script`` reports on its last line of stderr, run in a fresh process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False
     )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report["code"] == 0, done.stdout + done.stderr
+    assert done.stderr.strip(), done.stdout
+    report: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
+    return report
+
+
+def loaded_by(*args: str) -> set[str]:
+    """The modules a fresh process holds after running ``k8s-chatops ARGS``."""
+    report = probe(PROBE, *args)
+    assert report["code"] == 0, report
     return set(report["modules"])
 
 
@@ -84,3 +112,19 @@ def test_nodes_reads_kubernetes_without_the_generated_api_classes(config: Path) 
         m for m in under(modules, "kubernetes.client.models") if m != "kubernetes.client.models"
     ]
     assert not generated, f"`ask nodes` imported generated API classes or models: {generated[:5]}"
+
+
+def test_the_running_bot_is_ready_only_with_what_a_first_nodes_needs(config: Path, tmp_path: Path) -> None:
+    settings = yaml.safe_load(config.read_text())
+    settings["health"] = {"enabled": True, "host": "127.0.0.1", "port": 0}
+    settings["alerts"]["enabled"] = False
+    running = tmp_path / "running.yaml"
+    running.write_text(yaml.safe_dump(settings))
+    report = probe(READY_PROBE, str(running))
+    assert report["ready"], report["checks"]
+    assert report["checks"]["clients"] == "ok"
+    modules = set(report["modules"])
+    assert report["kube_client"], "the Kubernetes client is built (its kubeconfig read) before the bot says it is ready"
+    for needed in ("kubernetes.client.api_client", "google.cloud.container_v1", "google.cloud.compute_v1"):
+        assert needed in modules, f"{needed} is loaded only when the first answer asks for it"
+    assert not under(modules, "google.cloud.logging"), "Cloud Logging's client waits for a `logs` command"

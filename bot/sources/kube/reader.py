@@ -97,6 +97,17 @@ class KubeSource:
         """The client, built on first use (raises ``NotConfigured`` while that fails)."""
         return self._client.get()
 
+    def warm(self) -> None:
+        """Build the client now (loading the library, reading the kubeconfig), so a first answer does not wait for it.
+
+        Nothing is sent. A client that cannot be built stays unbuilt: the
+        cluster's own commands say why, as they would without this.
+        """
+        try:
+            self._client.get()
+        except ChatOpsError:
+            pass
+
     # -- KubeReader ---------------------------------------------------------------------
 
     def server_version(self) -> str:
