@@ -220,7 +220,8 @@ class SimServer:
         urls: dict[str, str] = {}
         self._tls = tls.server_context()
         apps = build_apps(self.fleet.services if self.fleet else self.world)
-        kube_apps = [apps.pop("kube")] if self.fleet is None else [build_kube_app(w) for _, w in self._clusters()]
+        services_kube = apps.pop("kube")  # a fleet's shared world serves no Kubernetes API: its clusters do
+        kube_apps = [services_kube] if self.fleet is None else [build_kube_app(w) for _, w in self._clusters()]
         for name, app in apps.items():
             runner = await self._run(app, name)
             site = web.TCPSite(runner, self.host, self._ports.get(name, 0))

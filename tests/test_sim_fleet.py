@@ -15,6 +15,7 @@ import ipaddress
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -145,6 +146,24 @@ def test_one_cluster_refusing_and_another_slow_leave_the_third_answering_at_once
         healthy.faults.kube_down = False
     assert get_nodes(urls["fleet-01"], timeout=2) == 200  # back on the same port
     assert get_nodes(urls["fleet-02"], timeout=2) == 200
+
+
+def test_fixed_ports_serve_each_cluster_where_asked_and_nothing_else() -> None:
+    fleet = Fleet(["east", "west"])
+    ports = {name: free_port() for name in ("kube", "kube/west", "kube_tls/west")}
+    with SimServer(fleet, ports=ports) as server:
+        assert server.endpoints is not None
+        assert server.endpoints.kube == f"http://127.0.0.1:{ports['kube']}"
+        assert server.endpoints.kube_by_cluster["east"][0] == server.endpoints.kube
+        assert server.endpoints.kube_by_cluster["west"] == (
+            f"http://127.0.0.1:{ports['kube/west']}", f"https://127.0.0.1:{ports['kube_tls/west']}"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_every_machine_has_one_identity_and_no_two_clusters_share_one(served: Served) -> None:
