@@ -179,6 +179,12 @@ def _replace(scenario: Scenario, gone: list[Json]) -> None:
             world.kube.upsert("pods", workloads.leave_pending(world, scenario.spec, pod, nodes, now))
 
 
+def replace_evicted(scenario: Scenario, gone: list[Json]) -> None:
+    """Pods the taint eviction controller deleted: their controllers replace them, then the world settles."""
+    _replace(scenario, gone)
+    settle(scenario, "evict_pods")
+
+
 def _delete(scenario: Scenario, pods: list[Json]) -> None:
     for pod in pods:
         scenario.world.kube.delete("pods", pod["metadata"].get("namespace"), pod["metadata"]["name"])

@@ -27,7 +27,7 @@ from sim.scenario_spec import (
     load_spec,
     parse_offset,
 )
-from sim.timeline import apply_due_steps
+from sim.timeline import apply_due_steps, start
 from sim.world import World
 
 __all__ = [
@@ -101,5 +101,6 @@ def load(world: World, name_or_path: str) -> Scenario:
                 if workload.scheduler_message:
                     scenario.held_pending |= {(workload.namespace, name) for name in pending}
     world.clock.on_advance(lambda now: apply_due_steps(scenario, now))
+    start(scenario)
     apply_due_steps(scenario, world.clock.now())
     return scenario

@@ -32,6 +32,17 @@ def apply_due_steps(scenario: Scenario, now: datetime) -> None:
             apply_step(scenario, step)
 
 
+def start(scenario: Scenario) -> None:
+    """Once the world is filled: the scenario's ReplicaSets and StatefulSets replace the pods that
+    taint-based eviction deletes from then on."""
+
+    def replace(pods: list[dict[str, Any]]) -> None:
+        with scenario.world.lock:
+            churn.replace_evicted(scenario, pods)
+
+    scenario.world.kube.eviction_listeners.append(replace)
+
+
 def apply_step(scenario: Scenario, step: StepSpec) -> None:
     handler = _STEPS[step.do]
     handler(scenario, step.params)

@@ -13,11 +13,28 @@ kubelet's Lease stays at its last renewal.
 (a scenario step, a test's upsert, a PATCH from kubectl), as further writes:
 the answer to the write that cordoned a node shows no taint yet and the next
 read does, as on a real cluster.
+
+Time-driven work follows the clock (``install`` hooks both on it):
+
+- taint-based eviction (``TaintEviction``): a pod on a node with a NoExecute
+  taint it does not tolerate is deleted at once, one that tolerates it for
+  ``tolerationSeconds`` (the 300 s the DefaultTolerationSeconds admission
+  plugin gives every pod for not-ready and unreachable) once that long has
+  passed since the node was first tainted NoExecute; a toleration without
+  seconds (DaemonSet and static pods) keeps the pod. As the node lifecycle
+  controller does, nothing is evicted while every node of the cluster is
+  NotReady (it blames itself, not the nodes), nor in a zone of at most 50
+  nodes where more than two and at least 55% are NotReady (partial
+  disruption), while a zone that is down altogether beside healthy ones is
+  evicted. The evicted pods go to ``KubeStore.eviction_listeners``, where a
+  scenario's controllers create their replacements;
+- the kubelets' node status reports (``KubeStore.report_heartbeats``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -31,6 +48,9 @@ from sim.kube.store import KubeStore
 Json = dict[str, Any]
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 CONDITION_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+ZONE_LABEL = "topology.kubernetes.io/zone"
+UNHEALTHY_ZONE_THRESHOLD = 0.55  # kube-controller-manager --unhealthy-zone-threshold
+LARGE_CLUSTER_THRESHOLD = 50  # --large-cluster-size-threshold: a smaller zone in partial disruption evicts nothing
 
 
 def ready_status(node: Json | None) -> str:
@@ -58,13 +78,133 @@ def desired_taints(node: Json, now: datetime) -> list[Json]:
 
 
 def install(store: KubeStore) -> None:
-    """Have ``store`` react to node writes as the cluster's controllers and kubelets would."""
+    """Have ``store`` react to node writes and to the clock as the cluster's controllers and kubelets would."""
+    evictions = TaintEviction(store)
 
     def react(resource: str, before: Json | None, after: Json) -> None:
         if resource == "nodes":
-            after_node_write(store, before, after, store.clock.now())
+            evictions.seen(after_node_write(store, before, after, store.clock.now()))
+
+    def tick(now: datetime) -> None:
+        store.report_heartbeats(now)
+        evictions.run(now)
 
     store.on_write(react)
+    store.clock.on_advance(tick)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC) if text else None
+    except ValueError:
+        return None
+
+
+def _no_execute(node: Json) -> list[Json]:
+    return [t for t in (node.get("spec") or {}).get("taints") or () if t.get("effect") == "NoExecute"]
+
+
+def tolerates(toleration: Json, taint: Json) -> bool:
+    """Whether one toleration matches one taint, as the scheduler and the taint manager read them."""
+    if toleration.get("effect") not in (None, "", taint.get("effect")):
+        return False
+    if toleration.get("operator") == "Exists":
+        return toleration.get("key") in (None, "", taint.get("key"))
+    return toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def eviction_delay(pod: Json, taints: list[Json]) -> timedelta | None:
+    """How long after the node's NoExecute taints ``pod`` goes: zero if one is not tolerated, None if never."""
+    tolerations = (pod.get("spec") or {}).get("tolerations") or ()
+    limits: list[int] = []
+    for taint in taints:
+        used = [t for t in tolerations if tolerates(t, taint)]
+        if not used:
+            return timedelta(0)
+        limits += [int(t["tolerationSeconds"]) for t in used if t.get("tolerationSeconds") is not None]
+    return timedelta(seconds=max(min(limits), 0)) if limits else None
+
+
+def _evicting_zones(nodes: list[Json]) -> set[str]:
+    """The zones where the node lifecycle controller taints (and so evicts) now, from every node's Ready status."""
+    ready: Counter[str] = Counter()
+    not_ready: Counter[str] = Counter()
+    for node in nodes:
+        zone = ((node.get("metadata") or {}).get("labels") or {}).get(ZONE_LABEL, "")
+        (ready if ready_status(node) == "True" else not_ready)[zone] += 1
+    zones = set(ready) | set(not_ready)
+    if all(ready[z] == 0 for z in zones):
+        return set()  # full disruption everywhere: the controller suspects itself and evicts nothing
+    allowed = set()
+    for zone in zones:
+        down, size = not_ready[zone], ready[zone] + not_ready[zone]
+        partial = ready[zone] > 0 and down > 2 and down / size >= UNHEALTHY_ZONE_THRESHOLD
+        if not partial or size > LARGE_CLUSTER_THRESHOLD:
+            allowed.add(zone)
+    return allowed
+
+
+class TaintEviction:
+    """The taint eviction controller: pods leave NoExecute-tainted nodes once their tolerations run out.
+
+    The clock of a pod's toleration starts when its node was first tainted
+    NoExecute and keeps running when the taint changes (not-ready becoming
+    unreachable), as the controller keeps the eviction it scheduled first.
+    """
+
+    def __init__(self, store: KubeStore) -> None:
+        self.store = store
+        self.since: dict[str, datetime] = {}
+
+    def seen(self, node: Json) -> None:
+        """A node write: note when its NoExecute stretch began, or that it ended."""
+        name = node["metadata"]["name"]
+        taints = _no_execute(node)
+        if not taints:
+            self.since.pop(name, None)
+        elif name not in self.since:
+            added = [t for t in (_parse_time(x.get("timeAdded")) for x in taints) if t is not None]
+            self.since[name] = min(added) if added else self.store.clock.now()
+
+    def run(self, now: datetime) -> list[Json]:
+        """Evict what is due at ``now``; returns the pods deleted (after telling the store's eviction listeners)."""
+        store = self.store
+        with store.lock:
+            tainted = [n for n in store.scan("nodes", b'"NoExecute"') if _no_execute(n)]
+            names = {n["metadata"]["name"] for n in tainted}
+            for gone in set(self.since) - names:
+                del self.since[gone]
+            if not tainted:
+                return []
+            for node in tainted:
+                self.seen(node)  # nodes loaded in bulk were never written one by one
+            zones = _evicting_zones(store.items("nodes"))
+            evicted: list[Json] = []
+            for node in tainted:
+                name = node["metadata"]["name"]
+                if ((node["metadata"].get("labels") or {}).get(ZONE_LABEL, "")) not in zones:
+                    continue
+                taints, start = _no_execute(node), self.since[name]
+                on_node = store.select("pods", fields=parse_field_selector("pods", f"spec.nodeName={name}")).objects()
+                for pod in on_node:
+                    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                        continue
+                    delay = eviction_delay(pod, taints)
+                    if delay is None or start + delay > now:
+                        continue
+                    meta = pod["metadata"]
+                    store.delete("pods", meta.get("namespace"), meta["name"])
+                    store.upsert("events", make_event(
+                        meta.get("namespace", "default"), kind="Pod", name=meta["name"], uid=meta.get("uid"),
+                        reason="TaintManagerEviction", message=f"Marking for deletion Pod {meta.get('namespace')}/{meta['name']}",
+                        source="taint-eviction-controller", first=now, last=now,
+                    ))
+                    evicted.append(pod)
+            listeners = list(store.eviction_listeners)
+        if evicted:
+            for listener in listeners:
+                listener(evicted)
+        return evicted
 
 
 def after_node_write(store: KubeStore, before: Json | None, after: Json, now: datetime) -> Json:

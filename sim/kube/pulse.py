@@ -3,18 +3,25 @@
 A kubelet reports its node's status every five minutes when nothing changed
 (``nodeStatusReportFrequency``), which moves every condition's
 ``lastHeartbeatTime``, and renews its Lease in kube-node-lease every ten
-seconds. Writing thousands of objects every few simulated seconds would
-flood the store's history, so the store computes both when an object is read:
-the stored time is the anchor, and a reader sees the last tick at or before
-now. A node whose Ready condition is Unknown has a silent kubelet: nothing
-moves, and neither does its Lease.
+seconds. A node whose Ready condition is Unknown has a silent kubelet:
+nothing moves, and neither does its Lease.
 
-The objects' resourceVersions do not move with these ticks, and watches see
-no MODIFIED event for them (the real kubelet's writes would bring both).
+Node reports are real writes: when the clock moves past a node's next report
+(``KubeStore.report_heartbeats``), the node is written once with its latest
+report time, a new resourceVersion and a MODIFIED watch event, however far
+the clock jumped (coalesced, as a watcher that fell behind would see it).
+Each node reports on its own phase, a fraction of the period drawn from its
+name, so five thousand nodes do not all write in the same simulated second.
+
+Lease renewals every ten seconds would be 500 writes a second on a
+5,000-node cluster, so they stay lazy: the stored time is the anchor, a
+reader sees the last renewal at or before now, and neither the Lease's
+resourceVersion nor a watch event moves with them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -38,19 +45,29 @@ class Pulse:
     period: int
     micro: bool  # MicroTime (leases) or second precision (node conditions)
     follows: str | None = None  # a lease follows its node: it ticks only while the node's does
+    phase: int | None = None  # None: ticks a period apart from the anchor; else on a grid, ``phase`` s into each period
 
     def apply(self, raw: bytes, now: datetime) -> bytes:
-        swap = _swap(self.field, self.stamp, self.anchor, self.period, self.micro, now)
+        swap = _swap(self.field, self.stamp, self.anchor, self.period, self.micro, self.phase, now)
         return raw if swap is None else raw.replace(*swap)
 
 
+def phase_of(name: str, period: int = HEARTBEAT_SECONDS) -> int:
+    """Where in the period a node's kubelet reports, steady per node so reports spread over the period."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big") % period
+
+
 @lru_cache(maxsize=4096)
-def _swap(field: bytes, stamp: str, anchor: datetime, period: int, micro: bool, now: datetime) -> tuple[bytes, bytes] | None:
-    """(stored text, current text) for one anchor at ``now``; many nodes share an anchor, so it is cached."""
-    ticks = int((now - anchor).total_seconds() // period)
-    if ticks <= 0:
+def _swap(field: bytes, stamp: str, anchor: datetime, period: int, micro: bool, phase: int | None, now: datetime) -> tuple[bytes, bytes] | None:
+    """(stored text, current text) for one anchor at ``now``; many objects share an anchor, so it is cached."""
+    if phase is None:
+        first = anchor + timedelta(seconds=period)
+    else:  # the first grid point after the anchor: the node keeps its phase across reports
+        offset = (phase - int(anchor.timestamp())) % period
+        first = anchor.replace(microsecond=0) + timedelta(seconds=offset or period)
+    if now < first:
         return None
-    moment = anchor + timedelta(seconds=ticks * period)
+    moment = first + timedelta(seconds=int((now - first).total_seconds() // period) * period)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
     return field + stamp.encode() + b'"', field + text.encode() + b'"'
 
@@ -69,7 +86,8 @@ def for_object(plural: str, obj: dict[str, Any]) -> Pulse | None:
         if ready is None or ready.get("status") not in ("True", "False") or not ready.get("lastHeartbeatTime"):
             return None
         anchor = _parse(ready["lastHeartbeatTime"])
-        return Pulse(_HEARTBEAT, ready["lastHeartbeatTime"], anchor, HEARTBEAT_SECONDS, False) if anchor else None
+        name = (obj.get("metadata") or {}).get("name", "")
+        return Pulse(_HEARTBEAT, ready["lastHeartbeatTime"], anchor, HEARTBEAT_SECONDS, False, phase=phase_of(name)) if anchor else None
     if plural == "leases" and (obj.get("metadata") or {}).get("namespace") == NODE_LEASE_NAMESPACE:
         spec = obj.get("spec") or {}
         holder, renewed = spec.get("holderIdentity"), spec.get("renewTime")

@@ -129,6 +129,8 @@ class KubeStore:
         self._server_version = "v1.30.5-gke.1014001"
         self._version_source: Callable[[], str | None] | None = None
         self._reactors: list[Reactor] = []
+        # Told of pods the taint eviction controller deleted (a scenario's ReplicaSets replace them).
+        self.eviction_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._rv = 1000
         self._kinds: dict[str, _Kind] = {plural: _Kind(res) for plural, res in RESOURCES.items()}
         self._history: deque[Change] = deque(maxlen=HISTORY_SIZE)
@@ -322,6 +324,32 @@ class KubeStore:
             self._compacted_rv = self._rv
             self._notify(resource_name, "expired")
 
+    def report_heartbeats(self, now: datetime) -> int:
+        """Every node whose kubelet's next status report has come is written once, with its latest report.
+
+        A report changes only heartbeat times, so no controller is woken; each
+        is a new resourceVersion and a MODIFIED event for watchers. Returns how
+        many nodes reported.
+        """
+        with self.lock:
+            kind = self._kinds["nodes"]
+            written = 0
+            for key in kind.keys:
+                entry = kind.entries[key]
+                if entry.pulse is None:
+                    continue
+                fresh = entry.pulse.apply(entry.raw, now)
+                if fresh is entry.raw:
+                    continue
+                self._rv += 1
+                node = orjson.loads(self._full(kind, fresh))
+                node["metadata"]["resourceVersion"] = str(self._rv)
+                renewed = self._entry_for(kind, key, node)
+                kind.entries[key] = renewed  # labels and fields are unchanged: the indexes stand
+                self._record(Change("MODIFIED", "nodes", self._rv, self._full(kind, renewed.raw), renewed.view, entry.view, renewed.pulse))
+                written += 1
+            return written
+
     def set_pod_log(self, namespace: str, pod: str, container: str, lines: list[tuple[datetime, str]]) -> None:
         with self.lock:
             self._logs[(namespace, pod, container)] = sorted(lines, key=lambda line: line[0])
@@ -351,6 +379,13 @@ class KubeStore:
         with self.lock:
             kind = self._kind(resource_name)
             raws = [self._full(kind, self._current(entry.raw, entry.pulse)) for entry in (kind.entries[key] for key in kind.keys)]
+        return [orjson.loads(raw) for raw in raws]
+
+    def scan(self, resource_name: str, needle: bytes) -> list[dict[str, Any]]:
+        """Copies of the objects whose stored JSON contains ``needle``: a cheap first cut over thousands of nodes."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            raws = [self._full(kind, self._current(e.raw, e.pulse)) for e in kind.entries.values() if needle in e.raw]
         return [orjson.loads(raw) for raw in raws]
 
     def count(self, resource_name: str) -> int:
