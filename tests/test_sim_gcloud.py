@@ -24,12 +24,11 @@ from sim.kube.kubeconfig import write_kubeconfig
 from sim.scenario import Scenario, load, load_spec
 from sim.server import SimServer
 from sim.world import World
-from tests.gcloud import GCLOUD, gcloud_env
+from tests.gcloud import GCLOUD, gcloud_env, require
 
 KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 
-if GCLOUD is None or KUBECTL is None:
-    pytest.skip("gcloud or kubectl is not installed", allow_module_level=True)
+require(kubectl=True)
 
 
 @pytest.fixture(scope="module")

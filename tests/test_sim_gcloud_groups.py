@@ -20,10 +20,9 @@ from sim.google import names
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
-from tests.gcloud import GCLOUD, gcloud_env
+from tests.gcloud import GCLOUD, gcloud_env, require
 
-if GCLOUD is None:
-    pytest.skip("gcloud is not installed", allow_module_level=True)
+require(kubectl=False)
 
 ZONES = ("us-west1-a", "us-west1-b", "us-west1-c")
 
