@@ -21,7 +21,7 @@ from sim import machines
 from sim.clock import rfc3339
 from sim.google import builders as logs
 from sim.google import names
-from sim.kube import addons
+from sim.kube import addons, podlogs
 from sim.kube import builders as kube
 from sim.scenario_spec import PoolSpec, Scenario, ScenarioSpec, parse_offset
 from sim.scheduling import NodeRoom, cpu_millicores, place
@@ -62,6 +62,7 @@ def populate(world: World, spec: ScenarioSpec) -> Scenario:
                 vm_name = names.instance_name(cluster.name, pool.name, zone, _suffix(cluster.name, pool.name, zone, str(index)))
                 vm = world.google.add_managed_instance(zone, igm, vm_name, created=created)
                 vm_names.setdefault(zone, []).append(vm_name)
+                _vm_boot_logs(world, spec, vm, zone, created)
                 if zone in pool.unregistered_zones:
                     unregistered.setdefault(zone, []).append(vm_name)
                     _unregistered_vm_logs(world, spec, vm_name, created, now)
@@ -187,7 +188,6 @@ def _workloads(world: World, spec: ScenarioSpec, rooms: list[NodeRoom], now: dat
         )
         world.kube.upsert("pods", pod)
         if node:
-            world.kube.set_pod_log(namespace, name, workload.name, _app_lines(workload.name, now))
             continue
         message = placement.unschedulable[key]
         world.kube.upsert("events", kube.make_event(
@@ -218,12 +218,53 @@ def _workloads(world: World, spec: ScenarioSpec, rooms: list[NodeRoom], now: dat
         ])
 
 
-def _app_lines(app: str, now: datetime) -> list[tuple[datetime, str]]:
-    return [
-        (now - timedelta(minutes=15), f"{app} starting, version 1.4.2"),
-        (now - timedelta(minutes=14, seconds=50), "listening on :8080"),
-        (now - timedelta(minutes=2), "GET /healthz 200 0.4ms"),
-    ]
+def write_pod_logs(world: World, spec: ScenarioSpec) -> None:
+    """What every running container has printed so far, told by its image, in ``kubectl logs`` and as
+    ``k8s_container`` entries in Cloud Logging alike (the same lines, the stream naming the log).
+
+    Containers whose log a scenario or a test set already keep it.
+    """
+    now = world.clock.now()
+    endpoint = (world.google.get_cluster(spec.cluster.location, spec.cluster.name) or {}).get("endpoint", "")
+    entries = []
+    for pod in world.kube.items("pods"):
+        meta = pod["metadata"]
+        namespace, name = meta.get("namespace", "default"), meta["name"]
+        for container in (c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or ()):
+            if world.kube.pod_log(namespace, name, container):
+                continue
+            lines = podlogs.lines_for(pod, container, now, endpoint=endpoint)
+            if not lines:
+                continue
+            world.kube.set_pod_log(namespace, name, container, [(at, text) for at, text, _ in lines])
+            entries += [
+                logs.container_log(
+                    spec.project, location=spec.cluster.location, cluster=spec.cluster.name, namespace=namespace,
+                    pod=name, container=container, text=text, stream=stream, severity=_severity(text),
+                    pod_labels=meta.get("labels") or {}, node=pod["spec"]["nodeName"], at=at,
+                )
+                for at, text, stream in lines
+            ]
+    world.google.add_log_entries(entries)
+
+
+def _severity(text: str) -> str:
+    """GKE reads a klog line's level letter; other lines are INFO."""
+    head = text[:5]
+    if len(head) == 5 and head[0] in "IWEF" and head[1:].isdigit():
+        return {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}[head[0]]
+    return "INFO"
+
+
+def _vm_boot_logs(world: World, spec: ScenarioSpec, vm: dict[str, Any], zone: str, created: datetime) -> None:
+    """The ``gce_instance`` lines every GKE VM writes as it boots: the guest agent and the startup scripts."""
+    where = {"zone": zone, "instance": vm["name"], "instance_id": str(vm["id"])}
+    world.google.add_log_entries([
+        logs.vm_log(spec.project, log="GCEGuestAgent", text="GCE Agent Started (version 20240528.00)", at=created + timedelta(seconds=21), **where),
+        logs.vm_log(spec.project, log="GCEMetadataScripts", text="Starting startup scripts (version 20240528.00).", at=created + timedelta(seconds=23), **where),
+        logs.vm_log(spec.project, log="GCEMetadataScripts", text="Found startup-script in metadata.", at=created + timedelta(seconds=23), **where),
+        logs.vm_log(spec.project, log="GCEMetadataScripts", text="Finished running startup scripts.", at=created + timedelta(seconds=41), **where),
+    ])
 
 
 def _healthy_node_logs(world: World, spec: ScenarioSpec, node: str, registered: datetime) -> None:

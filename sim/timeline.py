@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sim import churn, trouble
+from sim.populate import write_pod_logs
 from sim.scenario_spec import Scenario, StepSpec, parse_offset
 
 
@@ -33,8 +34,10 @@ def apply_due_steps(scenario: Scenario, now: datetime) -> None:
 
 
 def start(scenario: Scenario) -> None:
-    """Once the world is filled: the scenario's ReplicaSets and StatefulSets replace the pods that
-    taint-based eviction deletes from then on."""
+    """Once the world is filled: the running containers' logs so far, and the scenario's ReplicaSets and
+    StatefulSets replacing the pods that taint-based eviction deletes from then on."""
+    with scenario.world.lock:
+        write_pod_logs(scenario.world, scenario.spec)
 
     def replace(pods: list[dict[str, Any]]) -> None:
         with scenario.world.lock:

@@ -14,10 +14,9 @@ from sim.clock import SimClock
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
-from tests.gcloud import GCLOUD, gcloud_env
+from tests.gcloud import GCLOUD, gcloud_env, require
 
-if GCLOUD is None:
-    pytest.skip("gcloud is not installed", allow_module_level=True)
+require(kubectl=False)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +69,27 @@ def test_logging_read_by_resource_type_returns_the_nodes_logs(setup) -> None:
     read = gcloud(env, "logging", "read", 'resource.type="k8s_node"', "--freshness=30d", "--limit=5")
     assert isinstance(read, list) and read
     assert all(entry["resource"]["type"] == "k8s_node" for entry in read)
+
+
+def test_a_containers_cloud_logging_entries_are_what_kubectl_logs_shows(setup) -> None:
+    world, env = setup
+    pod = next(p for p in world.kube.items("pods") if p["metadata"]["name"].startswith("kube-proxy-"))
+    name, node = pod["metadata"]["name"], pod["spec"]["nodeName"]
+    query = f'resource.type="k8s_container" AND resource.labels.pod_name="{name}"'
+    entries = gcloud(env, "logging", "read", query, "--order=asc", "--limit=100")
+    assert isinstance(entries, list) and entries
+    assert [e["textPayload"] for e in entries] == [text for _, text in world.kube.pod_log("kube-system", name, "kube-proxy")]
+    labels = entries[0]["resource"]["labels"]
+    assert labels == {"project_id": world.project, "location": "us-west1-a", "cluster_name": "shop-prod",
+                      "namespace_name": "kube-system", "pod_name": name, "container_name": "kube-proxy"}
+    assert entries[0]["logName"] == f"projects/{world.project}/logs/stderr"
+    assert entries[0]["labels"]["compute.googleapis.com/resource_name"] == node
+
+
+def test_every_vm_logs_its_boot_as_a_gce_instance(setup) -> None:
+    world, env = setup
+    entries = gcloud(env, "logging", "read", 'resource.type="gce_instance" AND logName:"GCEGuestAgent"', "--freshness=30d", "--limit=1000")
+    assert isinstance(entries, list)
+    vms = {vm["name"]: str(vm["id"]) for vm in world.google.instances()}
+    seen = {e["labels"]["compute.googleapis.com/resource_name"]: e["resource"]["labels"]["instance_id"] for e in entries}
+    assert seen == vms, "registered or not, each VM's guest agent started"
