@@ -17,10 +17,13 @@ reference run against the same server in the same run:
 - a steady check cycle and a click (Acknowledge) with the incident store on
   PostgreSQL (a server the benchmark starts, as the tests do), beside the
   same on SQLite;
-- the bot's peak RSS (VmHWM), beside kubectl's and the naive client's.
+- the bot's peak RSS (VmHWM), beside kubectl's and the naive client's;
+- cold start, once per run on the seed's scenario (``bench.coldstart``): ``ask``
+  as a whole process beside ``kubectl get nodes``, and a fresh ``run`` to ready
+  and to its first ``nodes`` answer.
 
 Run: ``python -m bench.run [--sizes 500x15000,5000x150000] [--repeat 5] [--json bench/results.json]``;
-``--skip cold,commands,cycles,acks,store`` leaves parts out while iterating.
+``--skip cold,commands,cycles,acks,store,cold_start`` leaves parts out while iterating.
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class SizeReport:
     generate_seconds: float
     rows: list[Row] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    made: str = "generated"  # how the world was made, as the table's first line for it says
 
 
 def median(values: Sequence[float]) -> float:
@@ -380,7 +384,8 @@ def end_to_end(world: World, sender: SlackSender, text: str) -> tuple[float, flo
 # -- one size ------------------------------------------------------------------------------------
 
 
-PARTS = ("cold", "commands", "cycles", "acks", "store")  # what --skip may leave out while iterating; memory is always read
+# What --skip may leave out while iterating; memory is always read. cold_start is bench.coldstart, once per run.
+PARTS = ("cold", "commands", "cycles", "acks", "store", "cold_start")
 
 
 def measure_size(
@@ -720,7 +725,7 @@ def render_table(info: dict[str, Any], reports: list[SizeReport]) -> str:
     header = f"{'size':<13} {'measure':<40} {'bot':>11} {'reference':>11} {'ratio':>7}  reference / detail"
     lines += [header, "-" * len(header)]
     for report in reports:
-        lines.append(f"{report.size:<13} generated in {report.generate_seconds:.1f} s ({report.nodes} nodes, {report.pods} pods)")
+        lines.append(f"{report.size:<13} {report.made} in {report.generate_seconds:.1f} s ({report.nodes} nodes, {report.pods} pods)")
         for row in report.rows:
             ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
             lines.append(
@@ -776,6 +781,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = machine()
     reports = []
     with tempfile.TemporaryDirectory(prefix="k8s-chatops-bench-") as work:
+        if "cold_start" not in skip:
+            from bench import coldstart  # it builds on this module's helpers
+
+            reports.append(coldstart.measure(max(1, args.repeat), Path(work), say))
         for nodes, pods in args.sizes:
             reports.append(measure_size(nodes, pods, max(1, args.repeat), Path(work), say, skip))
     print(render_table(info, reports))

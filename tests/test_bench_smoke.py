@@ -33,6 +33,13 @@ MEASURES = (
 )
 # Measured where PostgreSQL's server binaries are (always in CI: .ci/run installs them).
 STORE_MEASURES = ("check cycle, steady, PostgreSQL store", "click (Acknowledge), PostgreSQL store")
+# Once per run, on the seed's scenario (bench.coldstart): whole processes, the first two beside kubectl.
+COLD_START_MEASURES = (
+    'ask "nodes" (whole process)',
+    'ask "help" (whole process)',
+    "run: process start to ready (/readyz)",
+    "run: ready to first /k8s nodes answered",
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +60,8 @@ def test_the_table_has_every_measure_and_the_machine(bench_run: tuple[str, dict]
     table, _ = bench_run
     for measure in MEASURES + (STORE_MEASURES if server_bin_dir() else ()):
         assert f"20x200        {measure}" in table, measure
+    for measure in COLD_START_MEASURES:
+        assert f"cold start    {measure}" in table, measure
     assert "machine: " in table and "Python 3." in table and "cpu" in table
 
 
@@ -60,8 +69,14 @@ def test_the_table_has_every_measure_and_the_machine(bench_run: tuple[str, dict]
 def test_the_json_holds_every_row_with_numbers_on_both_sides(bench_run: tuple[str, dict]) -> None:
     _, results = bench_run
     assert {"date", "nproc", "cpu", "python"} <= set(results["machine"])
-    (size,) = results["sizes"]
+    cold, size = results["sizes"]
     assert (size["nodes"], size["pods"]) == (20, 200)
+    cold_rows = {row["measure"]: row for row in cold["rows"]}
+    assert set(COLD_START_MEASURES) == set(cold_rows)
+    for measure in COLD_START_MEASURES:
+        assert cold_rows[measure]["bot"] is not None, measure
+    for measure in COLD_START_MEASURES[:2]:
+        assert cold_rows[measure]["reference"] is not None, measure
     rows = {row["measure"]: row for row in size["rows"]}
     measures = MEASURES + (STORE_MEASURES if server_bin_dir() else ())
     assert set(measures) <= set(rows)
@@ -72,7 +87,9 @@ def test_the_json_holds_every_row_with_numbers_on_both_sides(bench_run: tuple[st
 @pytest.mark.timeout(120)
 def test_the_bot_answered_each_command_rather_than_failing(bench_run: tuple[str, dict]) -> None:
     _, results = bench_run
-    raw = results["sizes"][0]["raw"]
+    cold, size = results["sizes"]
+    assert "never registered" in "".join(cold["raw"]["ask_nodes"]["answer"]), cold["raw"]["ask_nodes"]
+    raw = size["raw"]
     for text, measured in raw["commands"].items():
         assert measured["answer"], text
         lists_nodes = any(line.startswith("kube GET /api/v1/nodes?limit") for line in measured["requests"])
@@ -91,7 +108,7 @@ def test_skip_leaves_out_the_named_parts_and_keeps_the_rest(tmp_path: Path) -> N
     out = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--sizes", "20x200", "--repeat", "1", "--json", str(out), "--quiet",
-         "--skip", "cold,cycles,acks,store"],
+         "--skip", "cold,cycles,acks,store,cold_start"],
         cwd=ROOT, capture_output=True, text=True, timeout=110,
     )
     assert done.returncode == 0, done.stderr[-2000:]
