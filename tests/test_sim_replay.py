@@ -41,7 +41,7 @@ def test_the_command_replays_a_scenario_prints_the_channel_and_its_score_and_wri
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "#alerts  09:08  new alert" in out, out
-    assert "CRITICAL · Zone us-west1-b: all of 3 nodes Unknown for more than 3m" in out
+    assert "CRITICAL · shop-prod · Zone us-west1-b: all of 3 nodes Unknown for more than 3m" in out
     assert "Resolved after" in out
     assert "zone-outage: meets its expectations" in out
     assert "warning-or-worse incidents: precision 1.00, recall 1.00" in out
