@@ -146,9 +146,17 @@ def test_losing_slack_makes_the_bot_unready_within_seconds_and_a_dead_cluster_do
     bot = BotProcess(stage.config(), stage.directory / "bot.log")
     try:
         watch_readiness(stage, START_TIMEOUT)
-        status, body = probe(stage.health_port, "/healthz")
+
+        def probed() -> tuple[int | None, dict[str, Any]] | None:
+            """/healthz once it shows the first probe of the cluster, which runs beside readiness, not before it."""
+            status, body = probe(stage.health_port, "/healthz")
+            health = json.loads(body) if status == 200 else {}
+            return (status, health) if status != 200 or health.get("clusters") else None
+
+        status, health = wait_until(probed, START_TIMEOUT, "/healthz showing the cluster's first probe")
         assert status == 200
-        assert json.loads(body)["clusters"] == {stage.world.google.clusters()[0]["name"]: "not answering"}
+        assert health["clusters"] == {stage.world.google.clusters()[0]["name"]: "not answering"}
+        assert stage.readiness()[0] == 200, "the dead cluster does not make the bot unready"
         _, metrics = probe(stage.health_port, "/metrics")
         assert "k8s_chatops_socket_mode_connected 1.0" in metrics
         assert 'k8s_chatops_cluster_up{cluster="' in metrics and "} 0.0" in metrics.split("k8s_chatops_cluster_up{")[1]
