@@ -3,7 +3,10 @@
 ``cycle``: the bot's alert service against a configuration; reads one word
 per line on stdin (``cycle``, ``watch``, ``click``, ``quit``) and answers one
 JSON line each, so the parent can count the requests the simulated APIs saw around
-exactly that step. ``relist``: what a naive checker does, every node and pod
+exactly that step. ``fleet``: the same for every cluster of a fleet's
+configuration (``watch`` until every reachable cluster's cache has synced,
+``cycle`` checks all clusters side by side as the scheduler does and
+reports each one's time). ``relist``: what a naive checker does, every node and pod
 through the official kubernetes client with model deserialization.
 """
 
@@ -72,6 +75,49 @@ def cycle(config: str) -> int:
     return 0
 
 
+def fleet(config: str) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.alerts.scheduler import cycle_workers
+    from bot.runtime import build_bot
+    from bot.settings import load_settings
+
+    bot = build_bot(load_settings(config))
+    service = bot.alerts
+    assert service is not None, "the benchmark's configuration enables alerts"
+    names = service.clusters.names()
+    _say({"ready": True, "clusters": names})
+
+    def timed(name: str) -> float:
+        started = time.perf_counter()
+        try:
+            service.run_cycle(name)
+        except Exception:  # a cluster's failure is its own; the others' times still count
+            pass
+        return time.perf_counter() - started
+
+    for line in sys.stdin:
+        word, _, argument = line.strip().partition(" ")
+        if word == "quit":
+            break
+        started = time.perf_counter()
+        if word == "cycle":
+            with ThreadPoolExecutor(max_workers=cycle_workers(len(names)), thread_name_prefix="cycle") as pool:
+                each = dict(zip(names, pool.map(timed, names), strict=True))
+            _say({"seconds": time.perf_counter() - started, "each": each})
+        elif word == "watch":  # argument: clusters not waited for (down on purpose), comma-separated
+            skip = set(filter(None, argument.split(",")))
+            service.watch()
+            deadline = time.monotonic() + 600
+            caches = [service.clusters.get(name).watch for name in names if name not in skip]
+            while not all(c is not None and c.synced for c in caches) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            _say({"seconds": time.perf_counter() - started, "synced": all(c is not None and c.synced for c in caches)})
+        else:
+            _say({"error": f"unknown step {word!r}"})
+    return 0
+
+
 def relist(kubeconfig: str) -> int:
     from kubernetes import client, config
 
@@ -89,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.probe")
     steps = parser.add_subparsers(dest="step", required=True)
     steps.add_parser("cycle").add_argument("--config", required=True)
+    steps.add_parser("fleet").add_argument("--config", required=True)
     steps.add_parser("relist").add_argument("--kubeconfig", required=True)
     args = parser.parse_args(argv)
     if args.step == "cycle":
         return cycle(args.config)
+    if args.step == "fleet":
+        return fleet(args.config)
     return relist(args.kubeconfig)
 
 

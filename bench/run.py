@@ -14,16 +14,21 @@ reference run against the same server in the same run:
   counted around exactly that step, beside a naive relist of every node and
   pod with the official client;
 - ack latency of 50, and of 200, slash commands sent at once (each then answered or told "busy");
+- a burst of 50 ``nodes`` at once, each followed to its answer: p50, p95 and max
+  from command to answer, against a 5 s target;
 - a steady check cycle and a click (Acknowledge) with the incident store on
   PostgreSQL (a server the benchmark starts, as the tests do), beside the
   same on SQLite;
 - the bot's peak RSS (VmHWM), beside kubectl's and the naive client's;
 - cold start, once per run on the seed's scenario (``bench.coldstart``): ``ask``
   as a whole process beside ``kubectl get nodes``, and a fresh ``run`` to ready
-  and to its first ``nodes`` answer.
+  and to its first ``nodes`` answer;
+- the fleet, once per run (``bench.fleet``): 20 clusters of 500 nodes and
+  15,000 pods, watch-cache sync, the whole fleet's cycle, ``clusters``, peak
+  RSS, and the same with three clusters slow and two refusing connections.
 
 Run: ``python -m bench.run [--sizes 500x15000,5000x150000] [--repeat 5] [--json bench/results.json]``;
-``--skip cold,commands,cycles,acks,store,cold_start`` leaves parts out while iterating.
+``--skip cold,commands,cycles,acks,burst,store,cold_start,fleet`` leaves parts out while iterating.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from sim.slack.sender import SLACK_ACK_DEADLINE, Delivery, SlackSender
 from sim.world import World
 
 DEFAULT_SIZES = "500x15000,5000x150000"
+DEFAULT_FLEET = "20x500x15000"
 COMMAND = "/k8s"
 ANSWER_TIMEOUT = 600.0
 START_TIMEOUT = 120.0
@@ -384,8 +390,10 @@ def end_to_end(world: World, sender: SlackSender, text: str) -> tuple[float, flo
 # -- one size ------------------------------------------------------------------------------------
 
 
-# What --skip may leave out while iterating; memory is always read. cold_start is bench.coldstart, once per run.
-PARTS = ("cold", "commands", "cycles", "acks", "store", "cold_start")
+# What --skip may leave out while iterating; memory is always read. cold_start (bench.coldstart) and
+# fleet (bench.fleet) run once per run, not per size.
+PARTS = ("cold", "commands", "cycles", "acks", "burst", "store", "cold_start", "fleet")
+BURST_TARGET_SECONDS = 5.0
 
 
 def measure_size(
@@ -428,6 +436,8 @@ def measure_size(
             if "acks" not in skip:
                 for count in (CONCURRENT, BURST):
                     _acks(report, world, sender, say, count)
+            if "burst" not in skip:
+                _burst(report, world, sender, say)
             if "store" not in skip:
                 _store(report, directory, config_path, repeat, say)
             _memory(report, bot, env)
@@ -660,6 +670,32 @@ def _acks(report: SizeReport, world: World, sender: SlackSender, say: Callable[[
     say(f"[{report.size}] {count} acks: median {median(finite):.3f}s, late {late}, told busy {busy}")
 
 
+def _burst(report: SizeReport, world: World, sender: SlackSender, say: Callable[[str], None], count: int = CONCURRENT) -> None:
+    """A team opening Slack during an incident: ``count`` people ask ``nodes`` at once; how long until each sees it."""
+    gate = threading.Barrier(count)
+
+    def one(_: int) -> float:
+        gate.wait()
+        started = time.perf_counter()
+        delivery = sender.slash_command(COMMAND, "nodes", via="http")
+        if not delivery.acked:
+            return float("inf")
+        post = answer_of(world, delivery)
+        return time.perf_counter() - started if BUSY_TEXT not in str(post.text) else float("inf")
+
+    with ThreadPoolExecutor(count) as pool:
+        seconds = list(pool.map(one, range(count)))
+    answered = [s for s in seconds if s != float("inf")]
+    report.raw["burst_nodes"] = seconds
+    p50, p95, worst = median(answered), percentile(answered, 0.95), max(answered, default=float("nan"))
+    report.rows.append(Row(
+        report.size, f"burst: {count} nodes at once, p95", p95, BURST_TARGET_SECONDS, "s", "target, every answer within it",
+        f"p50 {p50:.2f}s p95 {p95:.2f}s max {worst:.2f}s; {len(answered)}/{count} answered "
+        f"({count - len(answered)} told busy or lost); {'met' if worst <= BURST_TARGET_SECONDS else 'missed'} for every answer",
+    ))
+    say(f"[{report.size}] burst of {count} nodes: p50 {p50:.2f}s p95 {p95:.2f}s max {worst:.2f}s")
+
+
 def _memory(report: SizeReport, bot: BotProcess, env: dict[str, str]) -> None:
     peak = bot.peak_rss_kib()
     report.raw["bot_peak_rss_kib"] = peak
@@ -763,11 +799,27 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
+def parse_fleet(text: str) -> tuple[int, int, int]:
+    parts = text.split("x")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"a fleet is CLUSTERSxNODESxPODS, e.g. 20x500x15000; got {text!r}")
+    clusters, nodes, pods = (int(p) for p in parts)
+    return clusters, nodes, pods
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes(DEFAULT_SIZES), help=f"NODESxPODS,... (default {DEFAULT_SIZES})")
     parser.add_argument("--repeat", type=int, default=5, help="Runs per measure; the median is reported (default 5)")
     parser.add_argument("--json", metavar="PATH", help="Also write every number as JSON here")
+    parser.add_argument(
+        "--fleet", type=parse_fleet, default=parse_fleet(DEFAULT_FLEET),
+        help=f"CLUSTERSxNODESxPODS, nodes and pods per cluster (default {DEFAULT_FLEET})",
+    )
+    parser.add_argument(
+        "--fleet-slow-seconds", type=float, default=10.0, metavar="SECONDS",
+        help="How slow the fleet's slow clusters answer each request (default 10)",
+    )
     parser.add_argument("--quiet", action="store_true", help="No progress lines on stderr")
     parser.add_argument(
         "--skip", default="", metavar="PARTS",
@@ -787,6 +839,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             reports.append(coldstart.measure(max(1, args.repeat), Path(work), say))
         for nodes, pods in args.sizes:
             reports.append(measure_size(nodes, pods, max(1, args.repeat), Path(work), say, skip))
+        if "fleet" not in skip:
+            from bench import fleet  # it builds on this module's helpers
+
+            clusters, nodes, pods = args.fleet
+            reports.append(fleet.measure(
+                clusters, nodes, pods, max(1, min(3, args.repeat)), Path(work), say, slow_seconds=args.fleet_slow_seconds
+            ))
     print(render_table(info, reports))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(info, reports), indent=2, default=str))

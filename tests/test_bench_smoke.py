@@ -29,6 +29,7 @@ MEASURES = (
     "check cycle, steady: bytes",
     "ack latency, 50 at once: median",
     "acks within 3 s, 50 at once",
+    "burst: 50 nodes at once, p95",
     "bot peak RSS (VmHWM, whole run)",
 )
 # Measured where PostgreSQL's server binaries are (always in CI: .ci/run installs them).
@@ -40,6 +41,17 @@ COLD_START_MEASURES = (
     "run: process start to ready (/readyz)",
     "run: ready to first /k8s nodes answered",
 )
+# Once per run (bench.fleet), here on a fleet of six small clusters, three slow by 1 s and two refusing.
+FLEET_MEASURES = (
+    "watch-cache sync, whole fleet",
+    "check cycle, steady, whole fleet",
+    "/k8s clusters",
+    "/k8s nodes --cluster (a healthy one)",
+    "isolation: healthy clusters' cycle",
+    "/k8s clusters (3 slow, 2 refusing)",
+    "isolation: healthy nodes answers",
+    "bot peak RSS (VmHWM, whole run)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +60,23 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
         pytest.skip("kubectl is not installed: the benchmark compares with it")
     out = tmp_path_factory.mktemp("bench") / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--sizes", "20x200", "--repeat", "1", "--json", str(out), "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=110,
+        [sys.executable, "-m", "bench.run", "--sizes", "20x200", "--repeat", "1", "--json", str(out), "--quiet",
+         "--fleet", "6x5x20", "--fleet-slow-seconds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=170,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, json.loads(out.read_text())
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_the_table_has_every_measure_and_the_machine(bench_run: tuple[str, dict]) -> None:
     table, _ = bench_run
     for measure in MEASURES + (STORE_MEASURES if server_bin_dir() else ()):
         assert f"20x200        {measure}" in table, measure
     for measure in COLD_START_MEASURES:
         assert f"cold start    {measure}" in table, measure
+    for measure in FLEET_MEASURES:
+        assert f"fleet 6x5     {measure}" in table, measure
     assert "machine: " in table and "Python 3." in table and "cpu" in table
 
 
@@ -69,8 +84,13 @@ def test_the_table_has_every_measure_and_the_machine(bench_run: tuple[str, dict]
 def test_the_json_holds_every_row_with_numbers_on_both_sides(bench_run: tuple[str, dict]) -> None:
     _, results = bench_run
     assert {"date", "nproc", "cpu", "python"} <= set(results["machine"])
-    cold, size = results["sizes"]
+    cold, size, fleet = results["sizes"]
     assert (size["nodes"], size["pods"]) == (20, 200)
+    assert (fleet["nodes"], fleet["pods"]) == (30, 120), "six clusters of 5 nodes and 20 pods"
+    fleet_rows = {row["measure"]: row for row in fleet["rows"]}
+    assert set(FLEET_MEASURES) == set(fleet_rows)
+    for measure in FLEET_MEASURES:
+        assert fleet_rows[measure]["bot"] is not None, measure
     cold_rows = {row["measure"]: row for row in cold["rows"]}
     assert set(COLD_START_MEASURES) == set(cold_rows)
     for measure in COLD_START_MEASURES:
@@ -87,7 +107,7 @@ def test_the_json_holds_every_row_with_numbers_on_both_sides(bench_run: tuple[st
 @pytest.mark.timeout(120)
 def test_the_bot_answered_each_command_rather_than_failing(bench_run: tuple[str, dict]) -> None:
     _, results = bench_run
-    cold, size = results["sizes"]
+    cold, size, _ = results["sizes"]
     assert "never registered" in "".join(cold["raw"]["ask_nodes"]["answer"]), cold["raw"]["ask_nodes"]
     raw = size["raw"]
     for text, measured in raw["commands"].items():
@@ -98,6 +118,7 @@ def test_the_bot_answered_each_command_rather_than_failing(bench_run: tuple[str,
             assert lists_nodes == text.endswith("(no watch cache)"), (text, measured["requests"])
         assert any(line.startswith("kube GET /version") or "/api/v1/" in line for line in measured["requests"]), text
     assert raw["acks"]["answered"] == 50
+    assert all(seconds != float("inf") for seconds in raw["burst_nodes"]), "every nodes of the burst was answered"
     assert raw["cycle"]["steady"][0]["requests"], "the steady cycle's requests are listed"
 
 
@@ -108,7 +129,7 @@ def test_skip_leaves_out_the_named_parts_and_keeps_the_rest(tmp_path: Path) -> N
     out = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--sizes", "20x200", "--repeat", "1", "--json", str(out), "--quiet",
-         "--skip", "cold,cycles,acks,store,cold_start"],
+         "--skip", "cold,cycles,acks,burst,store,cold_start,fleet"],
         cwd=ROOT, capture_output=True, text=True, timeout=110,
     )
     assert done.returncode == 0, done.stderr[-2000:]
