@@ -12,7 +12,7 @@ from bot.commands.registry import Arg, CommandSpec
 from bot.settings import AccessConfig, AccessRule
 from sim.slack.records import Ephemeral, Message
 from sim.world import World
-from tests.harness import BotUnderTest, SampleCommands
+from tests.harness import BotUnderTest, SampleCommands, wait_until
 
 INCIDENT_DEFAULTS = {"cluster": "prod", "scope": "zone=us-west1-b"}
 
@@ -141,7 +141,8 @@ def test_a_private_answer_whose_outcome_is_unknown_is_not_sent_again(bot: BotUnd
         world.faults.slack_drop_after_accept["chat.postEphemeral"] = 1
     refusal = bot.mention("logs", channel="ops")
     assert isinstance(refusal, Ephemeral) and "restricted" in refusal.text
-    world.slack.wait_for(lambda: failures() > before, 20.0)
+    # Polled: the count is the bot's, not Slack's record, whose wait_for would only look again on a record change.
+    wait_until(lambda: failures() > before, 20.0, "the lost answer being counted as a failure")
     assert [e for e in world.slack.ephemerals("ops") if e.thread_ts == refusal.thread_ts] == [refusal]
     assert retries(bot, "chat.postEphemeral") == 0
 
