@@ -176,3 +176,12 @@ def test_a_missing_kubeconfig_fails_the_cluster_not_the_construction(tmp_path: P
     source = KubeSource.from_config(ClusterConfig(name="shop", kubeconfig=tmp_path / "absent", context="x"))
     with pytest.raises(NotConfigured, match="shop"):
         source.list_nodes()
+
+
+def test_the_kubeconfig_token_is_sent_and_a_wrong_one_refused(world: World, endpoints: Endpoints, tmp_path: Path) -> None:
+    world.kube.anonymous_allowed = False  # as GKE: a request without the token could read only /version
+    path = write_kubeconfig(tmp_path / "config", endpoints.kube, context="sim-shop")
+    assert len(KubeSource.from_config(ClusterConfig(name="shop", kubeconfig=path, context="sim-shop")).list_nodes()) == 3
+    stranger = KubeSource("shop", api_client_for_url(endpoints.kube, token="not-the-token"), timeout_seconds=5.0)
+    with pytest.raises(Forbidden, match="refused the bot"):
+        stranger.list_nodes()
