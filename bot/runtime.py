@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,9 @@ if TYPE_CHECKING:  # imported where they run, so `ask` and `check --once` start 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_SECONDS = 30
+# Readiness waits at most this long for the warm-up: a kubeconfig exec plugin or a credentials lookup that hangs
+# must not keep every other cluster's answers out of Slack. Past it, answers load what they need as they come.
+WARM_UP_SECONDS = 30.0
 
 
 def build_door(
@@ -131,7 +135,11 @@ class Bot:
         # Loaded while Slack connects (mostly waiting on the network), and part of readiness: a first
         # answer would otherwise wait for the client libraries, during the incident that restarted the pod.
         warmed = threading.Event()
+        warm_deadline = time.monotonic() + WARM_UP_SECONDS
         threading.Thread(target=self._warm_up, args=(warmed,), name="warm-up", daemon=True).start()
+
+        def clients_loaded() -> bool | str:
+            return warmed.is_set() or time.monotonic() > warm_deadline or "loading the cluster clients"
 
         def failed(exc: Exception) -> None:
             self.fatal = exc
@@ -156,7 +164,7 @@ class Bot:
             self._prober.start()
             self.health = Health(metrics=self.metrics, required=("slack", "clients"))
             self.health.add_check("slack", self.link.readiness)
-            self.health.add_check("clients", lambda: warmed.is_set() or "loading the cluster clients")
+            self.health.add_check("clients", clients_loaded)
             self.health.add_detail("clusters", probes.detail)
             self.health.start(self.settings.health.host, self.settings.health.port)
         self.link.start()
@@ -164,8 +172,6 @@ class Bot:
     def _warm_up(self, done: threading.Event) -> None:
         try:
             warm_up(self.clusters)
-        except Exception:  # readiness must not wait forever on a warm-up that broke; answers load what they need
-            log.exception("warming up the cluster clients failed")
         finally:
             done.set()
 
@@ -205,18 +211,20 @@ def warm_up(clusters: ClusterRegistry) -> None:
     from bot.sources.kube.reader import KubeSource
 
     for handle in clusters:
-        if isinstance(handle.kube, KubeSource):
-            handle.kube.warm()
-        if handle.gke is not None:
-            from bot.sources.google.gke import GkeSource
+        try:
+            if isinstance(handle.kube, KubeSource):
+                handle.kube.warm()
+            if handle.gke is not None:
+                from bot.sources.google.gke import GkeSource
 
-            if isinstance(handle.gke, GkeSource):
-                try:
+                if isinstance(handle.gke, GkeSource):
                     handle.gke.client  # noqa: B018 (built on first access)
-                except ChatOpsError:
-                    pass  # missing credentials: the cluster's commands say so
-        if handle.compute is not None:
-            import google.cloud.compute_v1  # noqa: F401 (the clients are built on first use; their library is the cost)
+            if handle.compute is not None:
+                import google.cloud.compute_v1  # noqa: F401 (its clients are built on first use; the library is the cost)
+        except ChatOpsError:
+            pass  # missing credentials: the cluster's own commands say so
+        except Exception:  # one cluster's broken set-up must not leave the others cold
+            log.exception("warming up the clients of cluster %s failed", handle.name)
 
 
 def build_bot(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> Bot:

@@ -10,7 +10,8 @@ configured): `help` loads no Slack, Kubernetes or Google client library and
 nothing of the alert service's scheduler or store; `nodes` reads Kubernetes
 through the client's ApiClient without its generated API classes or models;
 the running bot says it is ready only once what a first `nodes` needs is
-loaded and its clients are built, before any command has arrived.
+loaded and its clients are built, before any command has arrived, and a
+cluster whose client cannot be built in time does not keep it unready.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +30,11 @@ from typing import Any
 import pytest
 import yaml
 
+from bot import runtime
+from bot.clusters import ClusterHandle, ClusterRegistry
+from bot.settings import ClusterConfig, load_settings
+from bot.sources.kube.client import api_client_for_url
+from bot.sources.kube.reader import KubeSource
 from sim import scenario
 from sim.bot_config import write_files
 from sim.clock import SimClock
@@ -128,3 +136,36 @@ def test_the_running_bot_is_ready_only_with_what_a_first_nodes_needs(config: Pat
     for needed in ("kubernetes.client.api_client", "google.cloud.container_v1", "google.cloud.compute_v1"):
         assert needed in modules, f"{needed} is loaded only when the first answer asks for it"
     assert not under(modules, "google.cloud.logging"), "Cloud Logging's client waits for a `logs` command"
+
+
+def test_a_cluster_whose_client_hangs_holds_readiness_back_only_so_long(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = yaml.safe_load(config.read_text())
+    settings["health"] = {"enabled": True, "host": "127.0.0.1", "port": 0}
+    settings["alerts"]["enabled"] = False
+    running = tmp_path / "running.yaml"
+    running.write_text(yaml.safe_dump(settings))
+    released = threading.Event()
+    # A kubeconfig exec plugin that never answers, say: building this cluster's client waits until released.
+    stuck = KubeSource("stuck", lambda: api_client_for_url("http://127.0.0.1:9") if released.wait(60) else None)
+    monkeypatch.setattr(runtime, "WARM_UP_SECONDS", 2.0)
+    bot = runtime.build_bot(load_settings(running))
+    bot.clusters = ClusterRegistry([ClusterHandle(config=ClusterConfig(name="stuck"), kube=stuck)])
+    bot.start(schedule=False)
+    try:
+        assert bot.health is not None
+        said: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready, checks = bot.health.readiness()
+            said.append(checks["clients"])
+            if ready:
+                break
+            time.sleep(0.02)
+        assert ready, checks
+        assert said[0] == "loading the cluster clients"
+        assert not released.is_set() and any(t.name == "warm-up" for t in threading.enumerate()), "still warming"
+    finally:
+        released.set()
+        bot.stop()
