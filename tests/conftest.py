@@ -1,7 +1,10 @@
 """Fixtures shared by the test files: a real PostgreSQL server beside SQLite.
 
 ``postgres`` starts one server for the whole session (tests/postgres.py), the
-first time a test asks for it; ``database_url`` gives a test an empty store
+first time a test asks for it: one per pytest-xdist worker, each in a
+temporary directory of its own and on a port the OS picked, so workers never
+share a server (a database name also carries the worker's process id);
+``database_url`` gives a test an empty store
 database, once on SQLite and once on PostgreSQL. Without the PostgreSQL
 server binaries the PostgreSQL cases are skipped, except in CI, where
 `.ci/run` installs them and their absence is a failure.
