@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel
 
 from bot.settings import HealthConfig, Settings, SlackConfig, load_settings
+from tests.kubectl import require
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
@@ -67,12 +68,7 @@ def _id(path: Path) -> str:
 
 
 def _kubectl() -> str:
-    kubectl = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
-    if kubectl is None:
-        if os.environ.get("CI"):
-            pytest.fail("kubectl is required in CI to render the kustomizations")
-        pytest.skip("kubectl is not installed")
-    return kubectl
+    return require(module=False)
 
 
 @cache

@@ -8,12 +8,9 @@ the metrics API measures the pods that run.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -26,11 +23,11 @@ from sim.kube.builders import make_node, make_pod
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import KUBECTL, kubectl_env, require
 
 PROJECT = "demo-project"
 NODES = ("gke-prod-default-pool-1a2b-x1", "gke-prod-default-pool-1a2b-x2")
 INSUFFICIENT = "0/2 nodes are available: 2 Insufficient cpu."
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 
 
 def build_world() -> World:
@@ -184,14 +181,11 @@ def test_without_metrics_server_the_reader_says_none(world: World, source: KubeS
 
 @pytest.fixture(scope="module")
 def env(server: SimServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    if KUBECTL is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("kubectl is required in CI for the simulated API's compatibility tests")
-        pytest.skip("kubectl is not installed")
+    require(module=False)
     assert server.endpoints is not None
     home = tmp_path_factory.mktemp("kubectl-home")
     config = write_kubeconfig(home / "config", server.endpoints.kube)
-    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(config)}
+    return kubectl_env(home, config)
 
 
 def kubectl(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

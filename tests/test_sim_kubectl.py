@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +12,10 @@ from sim.kube.builders import make_event, make_node, make_pod
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import kubectl_env, require
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+KUBECTL = require()
 PROJECT = "demo-project"
-
-if KUBECTL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("kubectl is required in CI for the simulated API's compatibility tests")
-    pytest.skip("kubectl is not installed", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +46,7 @@ def env(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     with SimServer(world) as server:
         assert server.endpoints is not None
         config = write_kubeconfig(home / "config", server.endpoints.kube)
-        yield {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(config)}
+        yield kubectl_env(home, config)
 
 
 def kubectl(env: dict[str, str], *args: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +12,11 @@ from sim.kube.builders import make_node, make_pdb, make_pod
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import kubectl_env, require
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+KUBECTL = require()
 PROJECT = "demo-project"
 NODE = "gke-prod-default-pool-1a2b-x1"
-
-if KUBECTL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("kubectl is required in CI for the simulated API's compatibility tests")
-    pytest.skip("kubectl is not installed", allow_module_level=True)
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def served(tmp_path: Path) -> Iterator[tuple[World, dict[str, str]]]:
     with SimServer(world) as server:
         assert server.endpoints is not None
         config = write_kubeconfig(tmp_path / "config", server.endpoints.kube_tls)
-        yield world, {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KUBECONFIG": str(config)}
+        yield world, kubectl_env(tmp_path, config)
 
 
 def kubectl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +14,10 @@ from sim.kube.builders import make_node
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import kubectl_env, require
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+KUBECTL = require()
 PROJECT = "demo-project"
-
-if KUBECTL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("kubectl is required in CI for the simulated API's compatibility tests")
-    pytest.skip("kubectl is not installed", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
     with SimServer(world) as server:
         assert server.endpoints is not None
         config = write_kubeconfig(home / "config", server.endpoints.kube_tls)
-        yield world, {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(config)}, server.endpoints.kube
+        yield world, kubectl_env(home, config), server.endpoints.kube
 
 
 def kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +12,9 @@ from sim.kube.kubeconfig import write_kubeconfig
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import kubectl_env, require
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
-
-if KUBECTL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("kubectl is required in CI for the simulated API's compatibility tests")
-    pytest.skip("kubectl is not installed", allow_module_level=True)
+KUBECTL = require()
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +25,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
     with SimServer(world) as server:
         assert server.endpoints is not None
         config = write_kubeconfig(home / "config", server.endpoints.kube_tls)
-        yield world, {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(config)}
+        yield world, kubectl_env(home, config)
 
 
 def logs(env: dict[str, str], *args: str) -> str:

@@ -9,8 +9,6 @@ every node of the cluster is down.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,13 +22,10 @@ from sim.kube.kubeconfig import write_kubeconfig
 from sim.scenario import Scenario, load, load_spec
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import kubectl_env, require
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+KUBECTL = require()
 
-if KUBECTL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("kubectl is required in CI for the simulated API's compatibility tests")
-    pytest.skip("kubectl is not installed", allow_module_level=True)
 
 BASE: dict[str, Any] = {
     "name": "evictions",
@@ -49,7 +44,7 @@ def served(tmp_path: Path, timeline: list[dict[str, Any]]) -> Iterator[tuple[Sce
     with SimServer(world) as server:
         assert server.endpoints is not None
         config = write_kubeconfig(tmp_path / "config", server.endpoints.kube_tls)
-        yield scenario, {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KUBECONFIG": str(config)}
+        yield scenario, kubectl_env(tmp_path, config)
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ world on loopback.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +24,8 @@ from sim.kube.builders import make_lease, make_node, make_pod
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
+from tests.kubectl import kubectl_env, require
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 PROJECT = "demo-project"
 NODE = "gke-prod-default-pool-1a2b-x1"
 SPARE = "gke-prod-default-pool-1a2b-x2"
@@ -69,12 +67,8 @@ def api(home: Path) -> Iterator[kube_client.ApiClient]:
 
 
 def run_kubectl(home: Path, *args: str, config: str = "config") -> subprocess.CompletedProcess[str]:
-    if KUBECTL is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("kubectl is required in CI")
-        pytest.skip("kubectl is not installed")
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(home / config)}
-    return subprocess.run([KUBECTL, *args], env=env, capture_output=True, text=True, timeout=30, check=False)
+    path = require(module=False)
+    return subprocess.run([path, *args], env=kubectl_env(home, home / config), capture_output=True, text=True, timeout=30, check=False)
 
 
 def kubectl(home: Path, *args: str) -> str:
