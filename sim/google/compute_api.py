@@ -10,6 +10,9 @@ serial port output (``serial.py``) is its console, made from its logs.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from typing import TypeVar
+
 from aiohttp import web
 
 from sim.google import batch, geography, names, network, serial
@@ -19,6 +22,8 @@ from sim.google.state import GoogleState
 from sim.world import World
 
 DEFAULT_MAX_RESULTS = 500
+
+T = TypeVar("T")
 
 
 class ComputeApi:
@@ -51,18 +56,49 @@ class ComputeApi:
             raise GoogleApiError(400, f"Invalid value for field 'maxResults': '{raw}'. Must be in the range [0, 500].")
         return value or DEFAULT_MAX_RESULTS
 
+    def _page(self, request: web.Request, items: Sequence[T], *query: object) -> tuple[list[T], str | None]:
+        """The page the request asks for; the token is bound to ``query``, so a changed query is refused."""
+        return page(items, self._max_results(request), request.query.get("pageToken"), query=fingerprint(*query))
+
+    def _zonal_list(
+        self, request: web.Request, project: str, zone: str, collection: str, kind: str, entries: Sequence[object]
+    ) -> web.Response:
+        chunk, token = self._page(request, entries, collection, zone)
+        body = _list_body(kind, f"projects/{project}/zones/{zone}/{collection}", chunk or None, token)
+        return web.json_response(body)
+
+    def _aggregated(
+        self,
+        request: web.Request,
+        project: str,
+        collection: str,
+        kind: str,
+        entries: Sequence[tuple[str, dict[str, object]]],
+        query: str,
+        *,
+        occupied: Collection[str] = (),
+    ) -> web.Response:
+        """``entries`` (zone, resource) paged and grouped by zone; on the first page every other zone carries
+        Compute's warning, except those in ``occupied`` (zones whose entries stand on a later page)."""
+        chunk, token = self._page(request, entries, query)
+        items: dict[str, dict[str, object]] = {}
+        for zone, entry in chunk:
+            items.setdefault(f"zones/{zone}", {collection: []})[collection].append(entry)  # type: ignore[attr-defined]
+        if not request.query.get("pageToken"):
+            for zone in self._zones():
+                if zone not in occupied:
+                    items.setdefault(f"zones/{zone}", {"warning": _no_results(f"zones/{zone}")})
+        body = _list_body(kind, f"projects/{project}/aggregated/{collection}", dict(sorted(items.items())), token)
+        return web.json_response(body)
+
     async def list_managed_instances(self, request: web.Request) -> web.Response:
         project, zone = self._zone(request)
         igm = request.match_info["igm"]
         members = self._google.managed_instances(zone, igm)
         if members is None:
             raise _not_found(project, zone, "instanceGroupManagers", igm)
-        query = fingerprint("listManagedInstances", zone, igm)
-        chunk, token = page(members, self._max_results(request), request.query.get("pageToken"), query=query)
-        body: dict[str, object] = {"managedInstances": chunk}
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        chunk, token = self._page(request, members, "listManagedInstances", zone, igm)
+        return web.json_response(_with_token({"managedInstances": chunk}, token))
 
     async def get_instance_group_manager(self, request: web.Request) -> web.Response:
         project, zone = self._zone(request)
@@ -84,74 +120,28 @@ class ComputeApi:
         project, zone = self._zone(request)
         zone_url = f"/projects/{project}/zones/{zone}"
         in_zone = [i for i in self._google.instances() if i["zone"].endswith(zone_url)]
-        query = fingerprint("instances", zone)
-        chunk, token = page(in_zone, self._max_results(request), request.query.get("pageToken"), query=query)
-        body: dict[str, object] = {"kind": "compute#instanceList", "items": chunk}
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        chunk, token = self._page(request, in_zone, "instances", zone)
+        return web.json_response(_with_token({"kind": "compute#instanceList", "items": chunk}, token))
 
     async def aggregated_instances(self, request: web.Request) -> web.Response:
         """Every VM by zone, paged over the VMs; zones without any carry Compute's warning."""
         project = self._project(request, "compute.instances.list")
-        vms = self._google.instances()
-        query = fingerprint("aggregated/instances")
-        chunk, token = page(vms, self._max_results(request), request.query.get("pageToken"), query=query)
-        items: dict[str, object] = {}
-        for vm in chunk:
-            scope = "zones/" + vm["zone"].rsplit("/", 1)[-1]
-            items.setdefault(scope, {"instances": []})["instances"].append(vm)  # type: ignore[index]
-        if not request.query.get("pageToken"):
-            used = {"zones/" + vm["zone"].rsplit("/", 1)[-1] for vm in vms}
-            for zone in self._zones():
-                scope = f"zones/{zone}"
-                if scope not in used:
-                    items[scope] = {"warning": _no_results(scope)}
-        body: dict[str, object] = {
-            "kind": "compute#instanceAggregatedList",
-            "id": f"projects/{project}/aggregated/instances",
-            "items": dict(sorted(items.items())),
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/instances",
-        }
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        vms = [(vm["zone"].rsplit("/", 1)[-1], vm) for vm in self._google.instances()]
+        occupied = {zone for zone, _ in vms}
+        kind = "compute#instanceAggregatedList"
+        return self._aggregated(request, project, "instances", kind, vms, "aggregated/instances", occupied=occupied)
 
     async def list_instance_group_managers(self, request: web.Request) -> web.Response:
         project, zone = self._zone(request)
-        groups = [group for in_zone, group in self._google.instance_group_managers() if in_zone == zone]
-        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("igms", zone))
-        body: dict[str, object] = {
-            "kind": "compute#instanceGroupManagerList",
-            "id": f"projects/{project}/zones/{zone}/instanceGroupManagers",
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones/{zone}/instanceGroupManagers",
-        }
-        if chunk:
-            body["items"] = chunk
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        groups = [g for z, g in self._google.instance_group_managers() if z == zone]
+        return self._zonal_list(request, project, zone, "instanceGroupManagers", "compute#instanceGroupManagerList", groups)
 
     async def aggregated_instance_group_managers(self, request: web.Request) -> web.Response:
         """Every group by zone (what ``gcloud compute instance-groups managed list`` reads)."""
         project = self._project(request, "compute.instanceGroupManagers.list")
         groups = self._google.instance_group_managers()
-        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("aggregated/igms"))
-        items: dict[str, object] = {}
-        for zone, group in chunk:
-            items.setdefault(f"zones/{zone}", {"instanceGroupManagers": []})["instanceGroupManagers"].append(group)  # type: ignore[index]
-        if not request.query.get("pageToken"):
-            for zone in self._zones():
-                items.setdefault(f"zones/{zone}", {"warning": _no_results(f"zones/{zone}")})
-        body: dict[str, object] = {
-            "kind": "compute#instanceGroupManagerAggregatedList",
-            "id": f"projects/{project}/aggregated/instanceGroupManagers",
-            "items": dict(sorted(items.items())),
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/instanceGroupManagers",
-        }
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        kind = "compute#instanceGroupManagerAggregatedList"
+        return self._aggregated(request, project, "instanceGroupManagers", kind, groups, "aggregated/igms")
 
     def _instance_group(self, project: str, zone: str, group: dict[str, object]) -> dict[str, object]:
         """The unmanaged view Compute keeps of a managed group: its members count, network and fingerprint."""
@@ -179,38 +169,13 @@ class ComputeApi:
     async def list_instance_groups(self, request: web.Request) -> web.Response:
         project, zone = self._zone(request)
         groups = [self._instance_group(project, zone, g) for z, g in self._google.instance_group_managers() if z == zone]
-        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("igs", zone))
-        body: dict[str, object] = {
-            "kind": "compute#instanceGroupList",
-            "id": f"projects/{project}/zones/{zone}/instanceGroups",
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones/{zone}/instanceGroups",
-        }
-        if chunk:
-            body["items"] = chunk
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        return self._zonal_list(request, project, zone, "instanceGroups", "compute#instanceGroupList", groups)
 
     async def aggregated_instance_groups(self, request: web.Request) -> web.Response:
         project = self._project(request, "compute.instanceGroups.list")
-        groups = self._google.instance_group_managers()
-        chunk, token = page(groups, self._max_results(request), request.query.get("pageToken"), query=fingerprint("aggregated/igs"))
-        items: dict[str, object] = {}
-        for zone, group in chunk:
-            entry = items.setdefault(f"zones/{zone}", {"instanceGroups": []})
-            entry["instanceGroups"].append(self._instance_group(project, zone, group))  # type: ignore[index]
-        if not request.query.get("pageToken"):
-            for zone in self._zones():
-                items.setdefault(f"zones/{zone}", {"warning": _no_results(f"zones/{zone}")})
-        body: dict[str, object] = {
-            "kind": "compute#instanceGroupAggregatedList",
-            "id": f"projects/{project}/aggregated/instanceGroups",
-            "items": dict(sorted(items.items())),
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/instanceGroups",
-        }
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        groups = [(zone, self._instance_group(project, zone, g)) for zone, g in self._google.instance_group_managers()]
+        kind = "compute#instanceGroupAggregatedList"
+        return self._aggregated(request, project, "instanceGroups", kind, groups, "aggregated/igs")
 
     async def get_instance_group(self, request: web.Request) -> web.Response:
         project, zone = self._zone(request)
@@ -223,11 +188,8 @@ class ComputeApi:
     async def list_autoscalers(self, request: web.Request) -> web.Response:
         """None: GKE's cluster autoscaler resizes node-pool groups itself, without a Compute autoscaler."""
         project, zone = self._zone(request)
-        return web.json_response({
-            "kind": "compute#autoscalerList",
-            "id": f"projects/{project}/zones/{zone}/autoscalers",
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones/{zone}/autoscalers",
-        })
+        path = f"projects/{project}/zones/{zone}/autoscalers"
+        return web.json_response(_list_body("compute#autoscalerList", path, None, None))
 
     async def get_autoscaler(self, request: web.Request) -> web.Response:
         project, zone = self._zone(request)
@@ -235,26 +197,15 @@ class ComputeApi:
 
     async def aggregated_autoscalers(self, request: web.Request) -> web.Response:
         project = self._project(request, "compute.autoscalers.list")
-        return web.json_response({
-            "kind": "compute#autoscalerAggregatedList",
-            "id": f"projects/{project}/aggregated/autoscalers",
-            "items": {f"zones/{zone}": {"warning": _no_results(f"zones/{zone}")} for zone in self._zones()},
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/aggregated/autoscalers",
-        })
+        items = {f"zones/{zone}": {"warning": _no_results(f"zones/{zone}")} for zone in self._zones()}
+        path = f"projects/{project}/aggregated/autoscalers"
+        return web.json_response(_list_body("compute#autoscalerAggregatedList", path, items, None))
 
     async def list_zones(self, request: web.Request) -> web.Response:
         project = self._project(request, "compute.zones.list")
         zones = [geography.zone_resource(project, zone) for zone in self._zones()]
-        chunk, token = page(zones, self._max_results(request), request.query.get("pageToken"), query=fingerprint("zones"))
-        body: dict[str, object] = {
-            "kind": "compute#zoneList",
-            "id": f"projects/{project}/zones",
-            "items": chunk,
-            "selfLink": f"{names.COMPUTE_ROOT}/projects/{project}/zones",
-        }
-        if token:
-            body["nextPageToken"] = token
-        return web.json_response(body)
+        chunk, token = self._page(request, zones, "zones")
+        return web.json_response(_list_body("compute#zoneList", f"projects/{project}/zones", chunk, token))
 
     async def get_zone(self, request: web.Request) -> web.Response:
         project = self._project(request, "compute.zones.get")
@@ -281,6 +232,21 @@ def _vcpus(machine_type_url: str) -> int:
     name = machine_type_url.rsplit("/", 1)[-1]
     last = name.rsplit("-", 1)[-1]
     return int(last) if last.isdigit() else 2
+
+
+def _list_body(kind: str, path: str, items: object | None, token: str | None) -> dict[str, object]:
+    """A list response as Compute frames it: ``items`` left out when there are none, as Compute does."""
+    body: dict[str, object] = {"kind": kind, "id": path}
+    if items is not None:
+        body["items"] = items
+    body["selfLink"] = f"{names.COMPUTE_ROOT}/{path}"
+    return _with_token(body, token)
+
+
+def _with_token(body: dict[str, object], token: str | None) -> dict[str, object]:
+    if token:
+        body["nextPageToken"] = token
+    return body
 
 
 def _no_results(scope: str) -> dict[str, object]:
