@@ -61,6 +61,11 @@ NAME: Column = ("Name", "string", 0, "Name must be unique within a namespace.")
 AGE: Column = ("Age", "string", 0, "Time since the object was created.")
 
 
+def _row(obj: dict[str, Any], now: datetime, cells: Row, after_age: Row | None = None) -> Row:
+    """The layout of most printers: NAME, the kind's own cells, AGE, then the cells that follow it."""
+    return [_meta(obj).get("name"), *cells, since(_meta(obj).get("creationTimestamp"), now), *(after_age or [])]
+
+
 # --- nodes ------------------------------------------------------------------
 
 NODE_COLUMNS: list[Column] = [
@@ -97,11 +102,7 @@ def node_row(node: dict[str, Any], now: datetime) -> Row:
     status = node.get("status") or {}
     info = status.get("nodeInfo") or {}
     addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
-    return [
-        _meta(node).get("name"),
-        node_status(node),
-        node_roles(node),
-        since(_meta(node).get("creationTimestamp"), now),
+    after_age = [
         info.get("kubeletVersion", ""),
         addresses.get("InternalIP", "<none>"),
         addresses.get("ExternalIP", "<none>"),
@@ -109,6 +110,7 @@ def node_row(node: dict[str, Any], now: datetime) -> Row:
         info.get("kernelVersion", "<unknown>"),
         info.get("containerRuntimeVersion", "<unknown>"),
     ]
+    return _row(node, now, [node_status(node), node_roles(node)], after_age)
 
 
 # --- pods -------------------------------------------------------------------
@@ -174,17 +176,13 @@ def pod_row(pod: dict[str, Any], now: datetime) -> Row:
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     containers = spec.get("containers") or []
     ready = sum(1 for c in status.get("containerStatuses") or [] if c.get("ready"))
-    return [
-        _meta(pod).get("name"),
-        f"{ready}/{len(containers)}",
-        pod_reason(pod),
-        pod_restarts(pod, now),
-        since(_meta(pod).get("creationTimestamp"), now),
+    after_age = [
         status.get("podIP") or "<none>",
         spec.get("nodeName") or "<none>",
         status.get("nominatedNodeName") or "<none>",
         "<none>",
     ]
+    return _row(pod, now, [f"{ready}/{len(containers)}", pod_reason(pod), pod_restarts(pod, now)], after_age)
 
 
 # --- events, namespaces, leases, PDBs -----------------------------------------
@@ -227,7 +225,7 @@ NAMESPACE_COLUMNS: list[Column] = [NAME, ("Status", "string", 0, "The status of 
 
 
 def namespace_row(ns: dict[str, Any], now: datetime) -> Row:
-    return [_meta(ns).get("name"), (ns.get("status") or {}).get("phase", "Active"), since(_meta(ns).get("creationTimestamp"), now)]
+    return _row(ns, now, [(ns.get("status") or {}).get("phase", "Active")])
 
 
 LEASE_COLUMNS: list[Column] = [NAME, ("Holder", "string", 0, "The holder of the lease."), AGE]
@@ -235,7 +233,7 @@ LEASE_COLUMNS: list[Column] = [NAME, ("Holder", "string", 0, "The holder of the 
 
 def lease_row(lease: dict[str, Any], now: datetime) -> Row:
     holder = (lease.get("spec") or {}).get("holderIdentity") or ""
-    return [_meta(lease).get("name"), holder, since(_meta(lease).get("creationTimestamp"), now)]
+    return _row(lease, now, [holder])
 
 
 PDB_COLUMNS: list[Column] = [
@@ -249,13 +247,15 @@ PDB_COLUMNS: list[Column] = [
 
 def pdb_row(pdb: dict[str, Any], now: datetime) -> Row:
     spec = pdb.get("spec") or {}
-    return [
-        _meta(pdb).get("name"),
-        str(spec["minAvailable"]) if "minAvailable" in spec else "N/A",
-        str(spec["maxUnavailable"]) if "maxUnavailable" in spec else "N/A",
-        int((pdb.get("status") or {}).get("disruptionsAllowed") or 0),
-        since(_meta(pdb).get("creationTimestamp"), now),
-    ]
+    return _row(
+        pdb,
+        now,
+        [
+            str(spec["minAvailable"]) if "minAvailable" in spec else "N/A",
+            str(spec["maxUnavailable"]) if "maxUnavailable" in spec else "N/A",
+            int((pdb.get("status") or {}).get("disruptionsAllowed") or 0),
+        ],
+    )
 
 
 # --- apps/v1 workloads ---------------------------------------------------------
@@ -265,9 +265,23 @@ IMAGES: Column = ("Images", "string", 1, "Images referenced by each container in
 SELECTOR: Column = ("Selector", "string", 1, "Label selector of the pods this object manages.")
 
 
-def _template_cells(obj: dict[str, Any]) -> list[str]:
-    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    return [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)]
+def _template_cells(obj: dict[str, Any], *, selector: bool = True) -> Row:
+    """The wide cells every workload printer ends with; the StatefulSet printer leaves the selector out."""
+    spec = obj.get("spec") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    cells: Row = [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)]
+    if selector:
+        cells.append(selector_text(spec.get("selector")))
+    return cells
+
+
+def _ready_replicas(obj: dict[str, Any]) -> str:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return f"{int(status.get('readyReplicas') or 0)}/{int(spec.get('replicas', 1))}"
+
+
+def _pairs_text(pairs: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(pairs.items())) or "<none>"
 
 
 def selector_text(selector: dict[str, Any] | None) -> str:
@@ -294,29 +308,16 @@ DEPLOYMENT_COLUMNS: list[Column] = [
 
 
 def deployment_row(obj: dict[str, Any], now: datetime) -> Row:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    return [
-        _meta(obj).get("name"),
-        f"{int(status.get('readyReplicas') or 0)}/{int(spec.get('replicas', 1))}",
-        int(status.get("updatedReplicas") or 0),
-        int(status.get("availableReplicas") or 0),
-        since(_meta(obj).get("creationTimestamp"), now),
-        *_template_cells(obj),
-        selector_text(spec.get("selector")),
-    ]
+    status = obj.get("status") or {}
+    cells = [_ready_replicas(obj), int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)]
+    return _row(obj, now, cells, _template_cells(obj))
 
 
 STATEFULSET_COLUMNS: list[Column] = [NAME, ("Ready", "string", 0, "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES]
 
 
 def statefulset_row(obj: dict[str, Any], now: datetime) -> Row:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    return [
-        _meta(obj).get("name"),
-        f"{int(status.get('readyReplicas') or 0)}/{int(spec.get('replicas', 1))}",
-        since(_meta(obj).get("creationTimestamp"), now),
-        *_template_cells(obj),
-    ]
+    return _row(obj, now, [_ready_replicas(obj)], _template_cells(obj, selector=False))
 
 
 DAEMONSET_COLUMNS: list[Column] = [
@@ -337,18 +338,10 @@ DAEMONSET_COLUMNS: list[Column] = [
 def daemonset_row(obj: dict[str, Any], now: datetime) -> Row:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
-    return [
-        _meta(obj).get("name"),
-        int(status.get("desiredNumberScheduled") or 0),
-        int(status.get("currentNumberScheduled") or 0),
-        int(status.get("numberReady") or 0),
-        int(status.get("updatedNumberScheduled") or 0),
-        int(status.get("numberAvailable") or 0),
-        ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>",
-        since(_meta(obj).get("creationTimestamp"), now),
-        *_template_cells(obj),
-        selector_text(spec.get("selector")),
-    ]
+    counts = ["desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled", "numberAvailable"]
+    cells: Row = [int(status.get(count) or 0) for count in counts]
+    cells.append(_pairs_text(node_selector))
+    return _row(obj, now, cells, _template_cells(obj))
 
 
 SERVICE_COLUMNS: list[Column] = [
@@ -371,15 +364,13 @@ def service_row(service: dict[str, Any], now: datetime) -> Row:
         for p in spec.get("ports") or []
     )
     selector = spec.get("selector") or {}
-    return [
-        _meta(service).get("name"),
+    cells = [
         spec.get("type", "ClusterIP"),
         spec.get("clusterIP") or "<none>",
         ",".join(e for e in external if e) or ("<pending>" if spec.get("type") == "LoadBalancer" else "<none>"),
         ports or "<none>",
-        since(_meta(service).get("creationTimestamp"), now),
-        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
     ]
+    return _row(service, now, cells, [_pairs_text(selector)])
 
 
 PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], Row]]] = {
