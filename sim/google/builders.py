@@ -19,6 +19,8 @@ from sim.clock import rfc3339_nanos
 Json = dict[str, Any]
 
 AUTOSCALER_LOG_ID = "container.googleapis.com/cluster-autoscaler-visibility"
+# The agent's label naming the machine a line came from, the VM whether or not it is a node.
+RESOURCE_NAME_LABEL = "compute.googleapis.com/resource_name"
 
 
 def log_name(project: str, log_id: str) -> str:
@@ -39,13 +41,8 @@ def node_log(
     at: datetime | None = None,
 ) -> Json:
     """A node component's line (``log``: kubelet, kube-proxy, container-runtime, node-problem-detector, ...)."""
-    entry = _entry(project, log, severity, at, text, payload)
-    entry["resource"] = {
-        "type": "k8s_node",
-        "labels": {"project_id": project, "location": location, "cluster_name": cluster, "node_name": node},
-    }
-    entry["labels"] = {"compute.googleapis.com/resource_name": node}
-    return entry
+    resource = {"project_id": project, "location": location, "cluster_name": cluster, "node_name": node}
+    return _entry(project, log, severity, at, text, payload, "k8s_node", resource, {RESOURCE_NAME_LABEL: node})
 
 
 def container_log(
@@ -66,24 +63,18 @@ def container_log(
 ) -> Json:
     """A container's output line; GKE names the log after the stream and severity defaults from it."""
     chosen = severity or ("ERROR" if stream == "stderr" else "INFO")
-    entry = _entry(project, stream, chosen, at, text, payload)
-    entry["resource"] = {
-        "type": "k8s_container",
-        "labels": {
-            "project_id": project,
-            "location": location,
-            "cluster_name": cluster,
-            "namespace_name": namespace,
-            "pod_name": pod,
-            "container_name": container,
-        },
+    resource = {
+        "project_id": project,
+        "location": location,
+        "cluster_name": cluster,
+        "namespace_name": namespace,
+        "pod_name": pod,
+        "container_name": container,
     }
     labels = {f"k8s-pod/{key}": value for key, value in (pod_labels or {}).items()}
     if node:
-        labels["compute.googleapis.com/resource_name"] = node
-    if labels:
-        entry["labels"] = labels
-    return entry
+        labels[RESOURCE_NAME_LABEL] = node
+    return _entry(project, stream, chosen, at, text, payload, "k8s_container", resource, labels)
 
 
 def autoscaler_log(
@@ -96,12 +87,8 @@ def autoscaler_log(
     at: datetime | None = None,
 ) -> Json:
     """A cluster autoscaler visibility event: ``payload`` holds ``decision`` or ``noDecisionStatus``."""
-    entry = _entry(project, AUTOSCALER_LOG_ID, severity, at, None, payload)
-    entry["resource"] = {
-        "type": "k8s_cluster",
-        "labels": {"project_id": project, "location": location, "cluster_name": cluster},
-    }
-    return entry
+    resource = {"project_id": project, "location": location, "cluster_name": cluster}
+    return _entry(project, AUTOSCALER_LOG_ID, severity, at, None, payload, "k8s_cluster", resource, {})
 
 
 def no_scale_up_payload(message_id: str, *, pods: list[tuple[str, str]], groups: list[str]) -> Json:
@@ -138,16 +125,22 @@ def vm_log(
     at: datetime | None = None,
 ) -> Json:
     """A line from the VM itself (serial console, syslog, startup scripts), outside Kubernetes."""
-    entry = _entry(project, log, severity, at, text, payload)
-    entry["resource"] = {
-        "type": "gce_instance",
-        "labels": {"project_id": project, "instance_id": instance_id, "zone": zone},
-    }
-    entry["labels"] = {"compute.googleapis.com/resource_name": instance}
-    return entry
+    resource = {"project_id": project, "instance_id": instance_id, "zone": zone}
+    return _entry(project, log, severity, at, text, payload, "gce_instance", resource, {RESOURCE_NAME_LABEL: instance})
 
 
-def _entry(project: str, log_id: str, severity: str, at: datetime | None, text: str | None, payload: Json | None) -> Json:
+def _entry(
+    project: str,
+    log_id: str,
+    severity: str,
+    at: datetime | None,
+    text: str | None,
+    payload: Json | None,
+    resource_type: str,
+    resource_labels: dict[str, str],
+    labels: dict[str, str],
+) -> Json:
+    """The entry as the agent writes it; ``labels`` left out when there are none."""
     if (text is None) == (payload is None):
         raise ValueError("a log entry carries exactly one of text or payload")
     entry: Json = {"logName": log_name(project, log_id), "severity": severity}
@@ -157,4 +150,7 @@ def _entry(project: str, log_id: str, severity: str, at: datetime | None, text: 
         entry["jsonPayload"] = payload
     if at is not None:
         entry["timestamp"] = rfc3339_nanos(at)
+    entry["resource"] = {"type": resource_type, "labels": resource_labels}
+    if labels:
+        entry["labels"] = labels
     return entry
