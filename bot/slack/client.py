@@ -13,7 +13,7 @@ retried: Slack did not carry the call out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -37,9 +37,29 @@ CONNECTION_RETRIES = 2
 
 
 class _Counted(RetryHandler):
-    """Mixin: report each retry (and its method) to the metrics before the handler (next in the MRO) waits."""
+    """Mixin: report each retry (and its method) to the metrics before the handler (next in the MRO) waits,
+    and never repeat a call that would show twice if Slack may have carried it out already."""
 
-    metrics: Metrics
+    default_retries: ClassVar[int]
+
+    def __init__(self, metrics: Metrics, max_retry_count: int | None = None) -> None:
+        super().__init__(max_retry_count=self.default_retries if max_retry_count is None else max_retry_count)
+        self.metrics = metrics
+
+    def _may_have_been_carried_out(self, error: Exception | None) -> bool:
+        return False
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request.url) in NOT_IDEMPOTENT and self._may_have_been_carried_out(error):
+            return False
+        return bool(super()._can_retry(state=state, request=request, response=response, error=error))
 
     def prepare_for_next_attempt(
         self,
@@ -54,61 +74,34 @@ class _Counted(RetryHandler):
 
 
 class CountedRateLimitRetry(_Counted, RateLimitErrorRetryHandler):
-    def __init__(self, metrics: Metrics, max_retry_count: int = RATE_LIMIT_RETRIES) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.metrics = metrics
+    """429: always retried, the bot's posts too, since Slack did not carry the call out."""
+
+    default_retries = RATE_LIMIT_RETRIES
 
 
 class CountedServerErrorRetry(_Counted, ServerErrorRetryHandler):
     """5xx: retried, except for calls that may have been carried out before the error."""
 
-    def __init__(self, metrics: Metrics, max_retry_count: int = SERVER_ERROR_RETRIES) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.metrics = metrics
+    default_retries = SERVER_ERROR_RETRIES
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if method_of(request.url) in NOT_IDEMPOTENT:
-            return False
-        return bool(super()._can_retry(state=state, request=request, response=response, error=error))
+    def _may_have_been_carried_out(self, error: Exception | None) -> bool:
+        return True
 
 
 class CountedConnectionRetry(_Counted, ConnectionErrorRetryHandler):
     """Connection errors: retried, except a post whose request may have reached Slack."""
 
-    def __init__(self, metrics: Metrics, max_retry_count: int = CONNECTION_RETRIES) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.metrics = metrics
+    default_retries = CONNECTION_RETRIES
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if method_of(request.url) in NOT_IDEMPOTENT and not never_sent(error):
-            return False
-        return bool(super()._can_retry(state=state, request=request, response=response, error=error))
+    def _may_have_been_carried_out(self, error: Exception | None) -> bool:
+        return not never_sent(error)
 
 
 def retry_handlers(metrics: Metrics | None = None, *, max_retries: int | None = None) -> list[RetryHandler]:
     """Retries for 429 (honouring Retry-After), 5xx and dropped connections; ``max_retries`` overrides all three."""
     counted = metrics or default_metrics
-    if max_retries is None:
-        return [CountedRateLimitRetry(counted), CountedServerErrorRetry(counted), CountedConnectionRetry(counted)]
-    return [
-        CountedRateLimitRetry(counted, max_retries),
-        CountedServerErrorRetry(counted, max_retries),
-        CountedConnectionRetry(counted, max_retries),
-    ]
+    kinds: tuple[type[_Counted], ...] = (CountedRateLimitRetry, CountedServerErrorRetry, CountedConnectionRetry)
+    return [kind(counted, max_retries) for kind in kinds]
 
 
 def build_web_client(
