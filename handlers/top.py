@@ -218,24 +218,9 @@ def _nodes_summary(r: TopNodesResult) -> str:
 
 
 def render_top_nodes(r: TopNodesResult) -> Reply:
-    summary = _nodes_summary(r)
-    out = MessageBuilder()
-    out.header(f"Top nodes in {r.cluster}")
-    out.section(escape(summary))
-    if not r.metrics:
-        out.context(":information_source: " + escape(no_metrics_note(r.cluster)))
-    if r.rows:
-        out.lines([_node_line(x) for x in r.rows], noun="nodes", reserve=1, limit=MAX_LINES)
-    attachment = None
-    if out.cut:
-        table = Table("Nodes", NODE_HEADERS, tuple(_node_cells(x) for x in r.rows))
-        attachment = table_attachment(f"top-nodes-{r.cluster}.tsv", f"Top nodes in {r.cluster}", [table])
-    plain = [f"Top nodes in {r.cluster}", summary]
-    if not r.metrics:
-        plain.append(no_metrics_note(r.cluster))
-    if r.rows:
-        plain.append(columns(NODE_HEADERS, [_node_cells(x) for x in r.rows]))
-    return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain="\n".join(plain), attachment=attachment)
+    lines = [_node_line(x) for x in r.rows]
+    cells = [_node_cells(x) for x in r.rows]
+    return _render_top("nodes", r.cluster, _nodes_summary(r), r.metrics, lines, NODE_HEADERS, cells)
 
 
 # -- pods ----------------------------------------------------------------------------------
@@ -274,21 +259,40 @@ def render_top_pods(r: TopPodsResult) -> Reply:
         )
     else:
         summary = f"No running pods in {r.scope}."
-    out = MessageBuilder()
-    out.header(f"Top pods in {r.cluster}")
-    out.section(escape(summary))
-    if not r.metrics:
-        out.context(":information_source: " + escape(no_metrics_note(r.cluster)))
-    if r.rows:
-        out.lines([_pod_line(x) for x in r.rows], noun="pods", reserve=1, limit=MAX_LINES)
     headers = POD_HEADERS if r.metrics else POD_HEADERS_NO_METRICS
+    lines = [_pod_line(x) for x in r.rows]
+    cells = [_pod_cells(x) for x in r.rows]
+    return _render_top("pods", r.cluster, summary, r.metrics, lines, headers, cells)
+
+
+# -- both ----------------------------------------------------------------------------------
+
+
+def _render_top(
+    noun: str,
+    cluster: str,
+    summary: str,
+    metrics: bool,
+    lines: list[str],
+    headers: tuple[str, ...],
+    cells: list[tuple[str, ...]],
+) -> Reply:
+    """A message stays readable at MAX_LINES lines; when they are cut, the whole table rides along as a file."""
+    title = f"Top {noun} in {cluster}"
+    out = MessageBuilder()
+    out.header(title)
+    out.section(escape(summary))
+    if not metrics:
+        out.context(":information_source: " + escape(no_metrics_note(cluster)))
+    if lines:
+        out.lines(lines, noun=noun, reserve=1, limit=MAX_LINES)
     attachment = None
     if out.cut:
-        table = Table("Pods", headers, tuple(_pod_cells(x) for x in r.rows))
-        attachment = table_attachment(f"top-pods-{r.cluster}.tsv", f"Top pods in {r.cluster}", [table])
-    plain = [f"Top pods in {r.cluster}", summary]
-    if not r.metrics:
-        plain.append(no_metrics_note(r.cluster))
-    if r.rows:
-        plain.append(columns(headers, [_pod_cells(x) for x in r.rows]))
+        table = Table(noun.capitalize(), headers, tuple(cells))
+        attachment = table_attachment(f"top-{noun}-{cluster}.tsv", title, [table])
+    plain = [title, summary]
+    if not metrics:
+        plain.append(no_metrics_note(cluster))
+    if cells:
+        plain.append(columns(headers, cells))
     return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain="\n".join(plain), attachment=attachment)
