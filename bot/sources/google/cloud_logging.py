@@ -132,7 +132,7 @@ class CloudLoggingSource:
         limit = log_filter.checked_limit(query)
         with self._stats_lock:
             self.stats["queries"] += 1
-        try:
+        with google_errors.translated(service=SERVICE, role=ROLE):
             client = self._client.get()
             from google.cloud.logging import DESCENDING  # loaded with the client by now
 
@@ -143,10 +143,7 @@ class CloudLoggingSource:
                 page_size=limit,
                 max_results=limit,
             )
-            lines = [log_line(entry) for entry in entries]
-        except google_errors.CAUGHT as exc:
-            raise google_errors.translate(exc, service=SERVICE, role=ROLE) from None
-        return lines
+            return [log_line(entry) for entry in entries]
 
 
 def log_line(entry: Any) -> LogLine:

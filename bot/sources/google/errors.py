@@ -8,6 +8,8 @@ all of them end up here so each reader shows one kind of sentence per cause.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import requests
 from google.api_core import exceptions as api
@@ -25,6 +27,15 @@ CAUGHT: tuple[type[BaseException], ...] = (
     auth.RefreshError,
     OSError,
 )
+
+
+@contextmanager
+def translated(*, service: str, role: str, missing: str = "") -> Iterator[None]:
+    """Around a call: what the client library raises leaves as the bot's error, the library's trace dropped."""
+    try:
+        yield
+    except CAUGHT as exc:
+        raise translate(exc, service=service, role=role, missing=missing) from None
 
 
 def translate(exc: BaseException, *, service: str, role: str, missing: str = "") -> ChatOpsError:

@@ -7,9 +7,7 @@ up the bot's start-up or the other clusters.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
 
 from google.api_core.retry import Retry
 from google.cloud.container_v1 import ClusterManagerClient
@@ -19,7 +17,7 @@ from google.cloud.container_v1.services.cluster_manager.transports.rest import (
 
 from bot.model.gke import GkeCluster, Operation
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources.google import errors as google_errors
+from bot.sources.google.calls import GoogleCalls
 from bot.sources.google.endpoint import credentials_for, parse_endpoint
 from bot.sources.google.gke_parse import parse_cluster, parse_operation, targets_cluster
 from bot.sources.google.retry import bounded_retry
@@ -51,12 +49,8 @@ class GkeSource:
         timeout_seconds: float = 10.0,
         retry: Retry | None = None,
     ) -> None:
-        """``retry`` None means a single attempt; the factory passes ``bounded_retry``."""
         self.gke = gke
-        self.timeout_seconds = timeout_seconds
-        self.retry = retry
-        self.stats: dict[str, int] = {"requests": 0}
-        self._lock = threading.Lock()
+        self._calls = GoogleCalls(SERVICE, ROLE, timeout_seconds=timeout_seconds, retry=retry)
         self._client = Lazy(client, ClusterManagerClient)
 
     @classmethod
@@ -67,6 +61,10 @@ class GkeSource:
         return cls(gke, lambda: cluster_manager_for(gke), timeout_seconds=timeout, retry=bounded_retry(timeout))
 
     @property
+    def stats(self) -> dict[str, int]:
+        return self._calls.stats
+
+    @property
     def client(self) -> ClusterManagerClient:
         return self._client.get()
 
@@ -75,8 +73,8 @@ class GkeSource:
         return f"projects/{self.gke.project}/locations/{self.gke.location}/clusters/{self.gke.cluster}"
 
     def get_cluster(self) -> GkeCluster:
-        cluster = self._call(
-            lambda: self.client.get_cluster(name=self.cluster_path, **self._call_options()),
+        cluster = self._calls(
+            lambda: self.client.get_cluster(name=self.cluster_path, **self._calls.options),
             missing=f"GKE cluster {self.gke.cluster} in {self.gke.project}/{self.gke.location}",
         )
         return parse_cluster(cluster, project=self.gke.project)
@@ -88,21 +86,10 @@ class GkeSource:
         operations live in its zone, a regional one's in its region.
         """
         parent = f"projects/{self.gke.project}/locations/{self.gke.location}"
-        answer = self._call(lambda: self.client.list_operations(parent=parent, **self._call_options()))
+        answer = self._calls(lambda: self.client.list_operations(parent=parent, **self._calls.options))
         mine = [
             parse_operation(op)
             for op in answer.operations
             if targets_cluster(op.target_link, cluster=self.gke.cluster, location=self.gke.location)
         ]
         return sorted(mine, key=lambda op: (op.started is not None, op.started), reverse=True)
-
-    def _call_options(self) -> dict[str, Any]:
-        return {"timeout": self.timeout_seconds, "retry": self.retry}
-
-    def _call(self, request: Callable[[], Any], *, missing: str = "") -> Any:
-        with self._lock:
-            self.stats["requests"] += 1
-        try:
-            return request()
-        except google_errors.CAUGHT as exc:
-            raise google_errors.translate(exc, service=SERVICE, role=ROLE, missing=missing) from None
