@@ -10,7 +10,7 @@ serial port output (``serial.py``) is its console, made from its logs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
 from aiohttp import web
@@ -31,10 +31,18 @@ class ComputeApi:
         self._google: GoogleState = world.google
 
     def _zone(self, request: web.Request) -> tuple[str, str]:
-        project, zone = request.match_info["project"], request.match_info["zone"]
-        if project != self._google.project:
-            raise GoogleApiError(403, f"Required 'compute.instances.list' permission for 'projects/{project}'")
-        return project, zone
+        return self._project(request, "compute.instances.list"), request.match_info["zone"]
+
+    def _zonal(
+        self, request: web.Request, param: str, collection: str, lookup: Callable[[str, str], T | None]
+    ) -> tuple[str, str, T]:
+        """The zonal resource the URL names (``param``), or Compute's 404 for it."""
+        project, zone = self._zone(request)
+        name = request.match_info[param]
+        found = lookup(zone, name)
+        if found is None:
+            raise _not_found(project, zone, collection, name)
+        return project, zone, found
 
     def _project(self, request: web.Request, permission: str) -> str:
         project = request.match_info["project"]
@@ -92,28 +100,16 @@ class ComputeApi:
         return web.json_response(body)
 
     async def list_managed_instances(self, request: web.Request) -> web.Response:
-        project, zone = self._zone(request)
-        igm = request.match_info["igm"]
-        members = self._google.managed_instances(zone, igm)
-        if members is None:
-            raise _not_found(project, zone, "instanceGroupManagers", igm)
-        chunk, token = self._page(request, members, "listManagedInstances", zone, igm)
+        _, zone, members = self._zonal(request, "igm", "instanceGroupManagers", self._google.managed_instances)
+        chunk, token = self._page(request, members, "listManagedInstances", zone, request.match_info["igm"])
         return web.json_response(_with_token({"managedInstances": chunk}, token))
 
     async def get_instance_group_manager(self, request: web.Request) -> web.Response:
-        project, zone = self._zone(request)
-        igm = request.match_info["igm"]
-        group = self._google.instance_group_manager(zone, igm)
-        if group is None:
-            raise _not_found(project, zone, "instanceGroupManagers", igm)
+        _, _, group = self._zonal(request, "igm", "instanceGroupManagers", self._google.instance_group_manager)
         return web.json_response(group)
 
     async def get_instance(self, request: web.Request) -> web.Response:
-        project, zone = self._zone(request)
-        name = request.match_info["instance"]
-        instance = self._google.instance(zone, name)
-        if instance is None:
-            raise _not_found(project, zone, "instances", name)
+        _, _, instance = self._zonal(request, "instance", "instances", self._google.instance)
         return web.json_response(instance)
 
     async def list_instances(self, request: web.Request) -> web.Response:
@@ -178,11 +174,7 @@ class ComputeApi:
         return self._aggregated(request, project, "instanceGroups", kind, groups, "aggregated/igs")
 
     async def get_instance_group(self, request: web.Request) -> web.Response:
-        project, zone = self._zone(request)
-        name = request.match_info["group"]
-        group = self._google.instance_group_manager(zone, name)
-        if group is None:
-            raise _not_found(project, zone, "instanceGroups", name)
+        project, zone, group = self._zonal(request, "group", "instanceGroups", self._google.instance_group_manager)
         return web.json_response(self._instance_group(project, zone, group))
 
     async def list_autoscalers(self, request: web.Request) -> web.Response:
