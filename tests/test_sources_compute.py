@@ -126,3 +126,30 @@ def test_a_503_is_unreachable(world: World, endpoints: Endpoints) -> None:
 def test_a_url_that_is_not_a_group_is_bad_input(endpoints: Endpoints) -> None:
     with pytest.raises(BadInput):
         compute_source(endpoints).list_managed_vms(["https://example.invalid/not/a/group"])
+
+
+def test_a_vms_creation_time_is_asked_once_per_vm_and_again_when_it_was_recreated(world: World, endpoints: Endpoints) -> None:
+    """Answers in a burst ask about the same unregistered VMs; a recreated VM (same name, new id) is new."""
+    from bot.clusters import ClusterHandle
+    from bot.settings import ClusterConfig
+
+    cluster = zonal_shortfall(world, endpoints)
+    source = compute_source(endpoints)
+    handle = ClusterHandle(config=ClusterConfig(name="shop"), kube=None, compute=source)  # type: ignore[arg-type]
+    vms = source.list_managed_vms(list(cluster.node_pools[0].instance_groups))
+    assert all(vm.id for vm in vms) and len({vm.id for vm in vms}) == len(vms)
+    first = handle.with_creation_times(vms[:2], limit=5)
+    before = source.stats["requests"]
+    again = handle.with_creation_times(vms[:2], limit=5)
+    assert again == first and source.stats["requests"] == before, "known from the first answer: no request"
+
+    victim = vms[0]
+    group = victim.instance_group
+    world.google.remove_managed_instance(victim.zone, group, victim.name)
+    world.google.add_managed_instance(victim.zone, group, victim.name, created=datetime(2026, 11, 24, 11, 0, tzinfo=UTC))
+    relisted = {vm.name: vm for vm in source.list_managed_vms(list(cluster.node_pools[0].instance_groups))}
+    assert relisted[victim.name].id != victim.id, "Compute numbers the recreated VM anew"
+    before = source.stats["requests"]
+    [recreated] = handle.with_creation_times([relisted[victim.name]], limit=5)
+    assert recreated.created == datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    assert source.stats["requests"] == before + 1

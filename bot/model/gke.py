@@ -109,6 +109,12 @@ class ManagedVm:
     current_action: str  # NONE, CREATING, RECREATING, DELETING, ...
     created: datetime | None = None
     pool: str = ""
+    id: str = ""  # Compute's instance id: a VM recreated under the same name gets a new one
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """What names one VM once and for all: its creation time never changes for it."""
+        return (self.zone, self.name, self.id)
 
 
 @dataclass(frozen=True, slots=True)

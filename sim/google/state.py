@@ -40,6 +40,7 @@ class GoogleState:
         self._groups: dict[tuple[str, str], Json] = {}  # (zone, igm name) -> InstanceGroupManager
         self._members: dict[tuple[str, str], list[Json]] = {}  # (zone, igm) -> ManagedInstance
         self._instances: dict[tuple[str, str], Json] = {}  # (zone, name) -> Instance
+        self._deleted: dict[tuple[str, str], int] = {}  # (zone, name) -> how many instances of that name were deleted
         self._addresses: set[int] = set()  # internal IPs held by VMs (one network: default), as integers
         self._pod_ranges: dict[tuple[str, str], int] = {}  # (location, cluster) -> /24 ranges handed out
         self._log: list[tuple[datetime, int, Json]] = []  # kept sorted by timestamp
@@ -233,8 +234,14 @@ class GoogleState:
             all_labels = dict(self._gke_labels(owner))
             all_labels.update(labels or {})
             region = names.region_of(zone)
-            instance_id = network.instance_id(self.project, zone, name)
             old = self._instances.get((zone, name))
+            # Compute numbers every instance it creates anew: one deleted and created again under the same
+            # name (a managed group recreating it) is another VM with another id.
+            incarnation = self._deleted.get((zone, name), 0)
+            instance_id = (
+                str(old["id"]) if old is not None
+                else network.instance_id(self.project, zone, name if not incarnation else f"{name}/{incarnation}")
+            )
             if old is not None:
                 self._addresses.discard(network.as_int(old["networkInterfaces"][0]["networkIP"]))
             if network_ip is None:
@@ -347,6 +354,7 @@ class GoogleState:
             members[:] = [m for m in members if m["name"] != name]
             gone = self._instances.pop((zone, name), None)
             if gone is not None:
+                self._deleted[(zone, name)] = self._deleted.get((zone, name), 0) + 1
                 self._addresses.discard(network.as_int(gone["networkInterfaces"][0]["networkIP"]))
             if (zone, igm) in self._groups:
                 self._resize_group(zone, igm)

@@ -157,6 +157,7 @@ class ComputeSource:
             current_action="",
             created=parse_time(instance.creation_timestamp),
             pool=instance.labels.get("goog-k8s-node-pool-name", ""),
+            id=str(instance.id) if instance.id else "",
         )
 
     def serial_port_tail(self, zone: str, name: str, *, max_bytes: int = SERIAL_TAIL_BYTES) -> SerialOutput:
@@ -182,14 +183,16 @@ class ComputeSource:
     ) -> list[ManagedVm]:
         """The same VMs with ``created`` filled in.
 
-        Times in ``known`` (VMs read earlier) are reused; the rest cost one
-        request each, at most ``limit`` of them, so pass only the VMs that matter.
+        Times in ``known`` (VMs read earlier) are reused for the same VM (the
+        same instance id: a VM recreated under its old name was created anew);
+        the rest cost one request each, at most ``limit`` of them, so pass only
+        the VMs that matter.
         """
-        times = {vm.name: vm.created for vm in known if vm.created}
+        times = {vm.identity: vm.created for vm in known if vm.created}
         filled, lookups = [], 0
         for vm in vms:
-            if vm.created is None and vm.name in times:
-                vm = replace(vm, created=times[vm.name])
+            if vm.created is None and vm.identity in times:
+                vm = replace(vm, created=times[vm.identity])
             elif vm.created is None and (limit is None or lookups < limit):
                 lookups += 1
                 vm = replace(vm, created=self.vm_details(vm.zone, vm.name).created)

@@ -84,6 +84,7 @@ def parse_managed_instance(
         status=member.instance_status or "",
         current_action=member.current_action or "",
         pool=pools.get(group.key) or pool_from_group_name(group.name, cluster),
+        id=str(member.id) if member.id else "",
     )
 
 
