@@ -266,6 +266,16 @@ def table_attachment(filename: str, title: str, tables: list[Table]) -> Attachme
     return Attachment(filename=filename, content="\n\n".join(parts) + "\n", title=title)
 
 
+def listing_reply(out: MessageBuilder, title: str, summary: str, table: Table, filename: str, notes: tuple[str, ...] = ()) -> Reply:
+    """A list's answer once its message is built: when the message had to cut lines, the whole table rides
+    along as a file; the plain form (a terminal has no block limit) always carries it, under ``notes``."""
+    attachment = table_attachment(filename, title, [table]) if out.cut else None
+    plain = [title, summary, *notes]
+    if table.rows:
+        plain.append(columns(table.columns, list(table.rows)))
+    return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain="\n".join(plain), attachment=attachment)
+
+
 def _tsv_cell(value: str) -> str:
     return str(value).replace("\t", " ").replace("\n", " ")
 

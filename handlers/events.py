@@ -12,11 +12,9 @@ from bot.blocks import (
     Table,
     age,
     code,
-    columns,
     escape,
-    fallback_text,
+    listing_reply,
     plural,
-    table_attachment,
 )
 from bot.commands.registry import CommandContext, CommandSet, Flag, ParsedArgs
 from bot.commands.validate import object_ref
@@ -140,11 +138,5 @@ def render_events(r: EventsResult) -> Reply:
     out.section(escape(summary))
     if r.groups:
         out.lines([event_line(g, r.now) for g in r.groups], noun="event groups", reserve=1, limit=MAX_LINES)
-    attachment = None
-    if out.cut:
-        table = Table("Events", EVENT_HEADERS, tuple(event_rows(r.groups, r.now)))
-        attachment = table_attachment(f"events-{r.cluster}.tsv", f"Events in {r.cluster}", [table])
-    plain = [f"Events in {r.cluster}", summary]
-    if r.groups:
-        plain.append(columns(EVENT_HEADERS, event_rows(r.groups, r.now)))
-    return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain="\n".join(plain), attachment=attachment)
+    table = Table("Events", EVENT_HEADERS, tuple(event_rows(r.groups, r.now)))
+    return listing_reply(out, f"Events in {r.cluster}", summary, table, f"events-{r.cluster}.tsv")

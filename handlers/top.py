@@ -17,14 +17,12 @@ from bot.blocks import (
     Reply,
     Table,
     code,
-    columns,
     cpu,
     escape,
-    fallback_text,
+    listing_reply,
     memory,
     percent,
     plural,
-    table_attachment,
 )
 from bot.commands.registry import CommandContext, CommandSet, Flag, ParsedArgs
 from bot.commands.validate import dns_label, resource_name
@@ -277,7 +275,6 @@ def _render_top(
     headers: tuple[str, ...],
     cells: list[tuple[str, ...]],
 ) -> Reply:
-    """A message stays readable at MAX_LINES lines; when they are cut, the whole table rides along as a file."""
     title = f"Top {noun} in {cluster}"
     out = MessageBuilder()
     out.header(title)
@@ -286,13 +283,6 @@ def _render_top(
         out.context(":information_source: " + escape(no_metrics_note(cluster)))
     if lines:
         out.lines(lines, noun=noun, reserve=1, limit=MAX_LINES)
-    attachment = None
-    if out.cut:
-        table = Table(noun.capitalize(), headers, tuple(cells))
-        attachment = table_attachment(f"top-{noun}-{cluster}.tsv", title, [table])
-    plain = [title, summary]
-    if not metrics:
-        plain.append(no_metrics_note(cluster))
-    if cells:
-        plain.append(columns(headers, cells))
-    return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain="\n".join(plain), attachment=attachment)
+    notes = () if metrics else (no_metrics_note(cluster),)
+    table = Table(noun.capitalize(), headers, tuple(cells))
+    return listing_reply(out, title, summary, table, f"top-{noun}-{cluster}.tsv", notes)

@@ -13,12 +13,10 @@ from bot.blocks import (
     Reply,
     Table,
     code,
-    columns,
     escape,
-    fallback_text,
+    listing_reply,
     on_cluster,
     plural,
-    table_attachment,
 )
 from bot.commands.registry import CommandContext, CommandSet, Flag, ParsedArgs
 from bot.model.kube import Workload
@@ -156,11 +154,5 @@ def render_workloads(r: WorkloadsResult) -> Reply:
     troubled = [row for row in r.rows if not row.rollout.healthy][:MAX_BUTTONS]
     if troubled:
         out.buttons([Button(f"Describe {row.workload.name}", on_cluster(describe_command(row.workload), r.cluster)) for row in troubled])
-    attachment = None
-    if out.cut:
-        table = Table("Workloads", HEADERS, tuple(_cells(row) for row in r.rows))
-        attachment = table_attachment(f"workloads-{r.cluster}.tsv", f"Workloads in {r.cluster}", [table])
-    plain = [f"Workloads in {r.cluster}", summary]
-    if r.rows:
-        plain.append(columns(HEADERS, [_cells(row) for row in r.rows]))
-    return Reply(text=fallback_text(escape(summary)), blocks=out.build(), plain="\n".join(plain), attachment=attachment)
+    table = Table("Workloads", HEADERS, tuple(_cells(row) for row in r.rows))
+    return listing_reply(out, f"Workloads in {r.cluster}", summary, table, f"workloads-{r.cluster}.tsv")
