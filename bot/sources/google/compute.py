@@ -10,7 +10,6 @@ became a node shows why its kubelet and kube-proxy did not start.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -21,7 +20,7 @@ from google.api_core.retry import Retry
 from bot.errors import BadInput
 from bot.model.gke import ManagedVm, SerialOutput
 from bot.settings import ClusterConfig, GkeConfig
-from bot.sources.google import errors as google_errors
+from bot.sources.google.calls import GoogleCalls
 from bot.sources.google.compute_parse import (
     ZonalName,
     creator_group,
@@ -89,10 +88,7 @@ class ComputeSource:
         retry: Retry | None = None,
     ) -> None:
         self.gke = gke
-        self.timeout_seconds = timeout_seconds
-        self.retry = retry
-        self.stats: dict[str, int] = {"requests": 0}
-        self._stats_lock = threading.Lock()
+        self._calls = GoogleCalls(SERVICE, ROLE, timeout_seconds=timeout_seconds, retry=retry)
         self._groups: Lazy[compute_v1.InstanceGroupManagersClient] = Lazy(groups)
         self._instances: Lazy[compute_v1.InstancesClient] = Lazy(instances)
 
@@ -108,6 +104,10 @@ class ComputeSource:
             timeout_seconds=timeout,
             retry=bounded_retry(timeout),
         )
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self._calls.stats
 
     def list_managed_vms(
         self, instance_group_urls: list[str], *, pools: Mapping[tuple[str, str], str] | None = None
@@ -133,8 +133,8 @@ class ComputeSource:
             project=group.project, zone=group.zone, instance_group_manager=group.name, max_results=PAGE_SIZE
         )
         missing = f"Instance group {group.name} in {group.zone}"
-        pager = self._call(
-            lambda: self._groups.get().list_managed_instances(request=request, **self._options()), missing=missing
+        pager = self._calls(
+            lambda: self._groups.get().list_managed_instances(request=request, **self._calls.options), missing=missing
         )
         return [
             parse_managed_instance(m, group=group, pools=known, cluster=self.gke.cluster)
@@ -144,8 +144,8 @@ class ComputeSource:
 
     def vm_details(self, zone: str, name: str) -> ManagedVm:
         """One VM with its creation time; group and pool come from its ``created-by`` metadata."""
-        instance = self._call(
-            lambda: self._instances.get().get(project=self.gke.project, zone=zone, instance=name, **self._options()),
+        instance = self._calls(
+            lambda: self._instances.get().get(project=self.gke.project, zone=zone, instance=name, **self._calls.options),
             missing=f"VM {name} in {zone}",
         )
         group = creator_group(instance)
@@ -169,8 +169,8 @@ class ComputeSource:
         request = compute_v1.GetSerialPortOutputInstanceRequest(
             project=self.gke.project, zone=zone, instance=name, port=CONSOLE_PORT, start=-max_bytes
         )
-        output = self._call(
-            lambda: self._instances.get().get_serial_port_output(request=request, **self._options()),
+        output = self._calls(
+            lambda: self._instances.get().get_serial_port_output(request=request, **self._calls.options),
             missing=f"VM {name} in {zone}",
             role=CONSOLE_ROLE,
         )
@@ -199,30 +199,14 @@ class ComputeSource:
             filled.append(vm)
         return filled
 
-    def _options(self) -> dict[str, Any]:
-        return {"timeout": self.timeout_seconds, "retry": self.retry}
-
     def _pages(self, pager: Any, *, missing: str) -> Iterable[Any]:
         """The pager's pages; each one after the first is a request of its own, counted and translated."""
         pages = iter(pager.pages)
         while True:
-            try:
-                page = next(pages)
-            except StopIteration:
+            with self._calls.translated(missing=missing):
+                page = next(pages, None)
+            if page is None:
                 return
-            except google_errors.CAUGHT as exc:
-                raise google_errors.translate(exc, service=SERVICE, role=ROLE, missing=missing) from None
             yield page
             if page.next_page_token:
-                self._count()
-
-    def _call(self, request: Callable[[], Any], *, missing: str = "", role: str = ROLE) -> Any:
-        self._count()
-        try:
-            return request()
-        except google_errors.CAUGHT as exc:
-            raise google_errors.translate(exc, service=SERVICE, role=role, missing=missing) from None
-
-    def _count(self) -> None:
-        with self._stats_lock:
-            self.stats["requests"] += 1
+                self._calls.count()
