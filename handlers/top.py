@@ -46,6 +46,11 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def _share(part: Resources | Usage, whole: Resources) -> float:
+    """The larger of the CPU and memory shares: whichever runs out first is what makes it full."""
+    return max(_ratio(part.cpu_m, whole.cpu_m), _ratio(part.memory, whole.memory))
+
+
 @dataclass(frozen=True)
 class NodeTop:
     node: Node
@@ -55,10 +60,7 @@ class NodeTop:
     @property
     def fullness(self) -> float:
         """The larger share of CPU or memory: used when measured, else requested."""
-        alloc = self.node.allocatable
-        if self.usage is not None:
-            return max(_ratio(self.usage.cpu_m, alloc.cpu_m), _ratio(self.usage.memory, alloc.memory))
-        return max(_ratio(self.requested.cpu_m, alloc.cpu_m), _ratio(self.requested.memory, alloc.memory))
+        return _share(self.usage if self.usage is not None else self.requested, self.node.allocatable)
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,8 @@ class PodTop:
     def fullness(self) -> float:
         """Usage against requests when measured (a pod past its requests is the one to look at), else the node share."""
         if self.usage is not None:
-            return max(_ratio(self.usage.cpu_m, self.requested.cpu_m), _ratio(self.usage.memory, self.requested.memory))
-        alloc = self.allocatable or Resources()
-        return max(_ratio(self.requested.cpu_m, alloc.cpu_m), _ratio(self.requested.memory, alloc.memory))
+            return _share(self.usage, self.requested)
+        return _share(self.requested, self.allocatable or Resources())
 
 
 @dataclass(frozen=True)
