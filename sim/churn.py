@@ -127,17 +127,24 @@ def reschedule(scenario: Scenario) -> None:
     nodes = filters.candidates(world)
     for pod in waiting:
         needs = workloads.needs_of(pod)
-        node = filters.choose(needs, nodes)
-        if node is not None:
-            filters.take(needs, node)
-            world.kube.upsert("pods", workloads.bind(pod, node.name, now))
-            _scheduled_event(scenario, pod, node.name, now)
+        if _place(scenario, pod, needs, nodes, now):
             continue
         message = filters.failed_scheduling(needs, nodes)
         for condition in (pod.get("status") or {}).get("conditions") or ():
             if condition.get("type") == "PodScheduled" and condition.get("message") != message:
                 condition["message"] = message  # still False: its lastTransitionTime stays
                 world.kube.upsert("pods", pod)
+
+
+def _place(scenario: Scenario, pod: Json, needs: filters.PodNeeds, nodes: list[filters.Candidate], now: datetime) -> bool:
+    """Bind ``pod`` where ``filters`` finds room for ``needs``, as the scheduler would; False when no node has it."""
+    node = filters.choose(needs, nodes)
+    if node is None:
+        return False
+    filters.take(needs, node)
+    scenario.world.kube.upsert("pods", workloads.bind(pod, node.name, now))
+    _scheduled_event(scenario, pod, node.name, now)
+    return True
 
 
 def _scheduled_event(scenario: Scenario, pod: Json, node: str, now: datetime) -> None:
@@ -169,13 +176,7 @@ def _replace(scenario: Scenario, gone: list[Json]) -> None:
                 meta["name"] = f"{owner}-{_suffix(owner, 'replacement', old['metadata']['name'], str(index))}r"
                 index += 1
         meta["creationTimestamp"] = rfc3339(now)
-        needs = workloads.needs_of(pod)
-        node = filters.choose(needs, nodes)
-        if node is not None:
-            filters.take(needs, node)
-            world.kube.upsert("pods", workloads.bind(pod, node.name, now))
-            _scheduled_event(scenario, pod, node.name, now)
-        else:
+        if not _place(scenario, pod, workloads.needs_of(pod), nodes, now):
             world.kube.upsert("pods", workloads.leave_pending(world, scenario.spec, pod, nodes, now))
 
 
