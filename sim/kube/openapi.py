@@ -38,6 +38,11 @@ Json = dict[str, Any]
 V3_PREFIX = "/openapi/v3/"
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 _SOURCE_REF = "#/$defs/"
+_BEARER_TOKEN: Json = {"type": "apiKey", "name": "authorization", "in": "header", "description": "Bearer token authentication"}
+
+
+def _info(minor: tuple[int, int]) -> Json:
+    return {"title": "Kubernetes", "version": f"v{minor[0]}.{minor[1]}.0"}
 
 # Types the JSON Schema rendition spells as a bare oneOf: their descriptions (in our words) and how each
 # version spells them. v2 says string (with a format); v3 keeps the oneOf, so explain names them by type.
@@ -381,42 +386,36 @@ class OpenAPIDocuments:
             return cached
 
     @staticmethod
-    def _paths(members: list[Resource], defs: dict[str, Json], v3: bool, ref_prefix: str) -> dict[str, Json]:
+    def _document(members: list[Resource], defs: dict[str, Json], v3: bool) -> tuple[Json, Json]:
+        """The paths of ``members`` and every definition they reach, with refs in the version's own form."""
+        prefix = "#/components/schemas/" if v3 else "#/definitions/"
         paths: dict[str, Json] = {}
         for res in members:
             definition = _definition_name(res.group, res.version, res.kind, defs)
             if definition is not None:
-                paths.update(_resource_paths(res, definition, defs, v3, ref_prefix))
-        return paths
-
-    def _build_v3(self, gv: str, defs: dict[str, Json], minor: tuple[int, int]) -> Json:
-        prefix = "#/components/schemas/"
-        paths = self._paths(groups()[gv], defs, True, prefix)
+                paths.update(_resource_paths(res, definition, defs, v3, prefix))
         found: set[str] = set()
         _refs(paths, found)
-        schemas = {name: _definition(name, defs[name], prefix, True) for name in _closure(found, defs)}
+        return paths, {name: _definition(name, defs[name], prefix, v3) for name in _closure(found, defs)}
+
+    def _build_v3(self, gv: str, defs: dict[str, Json], minor: tuple[int, int]) -> Json:
+        paths, schemas = self._document(groups()[gv], defs, True)
         return {
             "openapi": "3.0.0",
-            "info": {"title": "Kubernetes", "version": f"v{minor[0]}.{minor[1]}.0"},
+            "info": _info(minor),
             "paths": paths,
-            "components": {"schemas": schemas, "securitySchemes": {"BearerToken": {
-                "type": "apiKey", "name": "authorization", "in": "header", "description": "Bearer token authentication"}}},
+            "components": {"schemas": schemas, "securitySchemes": {"BearerToken": _BEARER_TOKEN}},
             "security": [{"BearerToken": []}],
         }
 
     def _build_v2(self, defs: dict[str, Json], minor: tuple[int, int]) -> Json:
-        prefix = "#/definitions/"
-        paths = self._paths(list(RESOURCES.values()), defs, False, prefix)
-        found: set[str] = set()
-        _refs(paths, found)
-        definitions = {name: _definition(name, defs[name], prefix, False) for name in _closure(found, defs)}
+        paths, definitions = self._document(list(RESOURCES.values()), defs, False)
         return {
             "swagger": "2.0",
-            "info": {"title": "Kubernetes", "version": f"v{minor[0]}.{minor[1]}.0"},
+            "info": _info(minor),
             "paths": paths,
             "definitions": definitions,
-            "securityDefinitions": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header",
-                                                    "description": "Bearer token authentication"}},
+            "securityDefinitions": {"BearerToken": _BEARER_TOKEN},
             "security": [{"BearerToken": []}],
         }
 
