@@ -136,7 +136,9 @@ def take_snapshot(
             fetched = _attempt(lambda: handle.kube.list_pods(field_selector="status.phase=Pending"), "pending pods", kube_errors)
         pending_failed = fetched is None
         pending = fetched or []
-        if pending:
+        # The autoscaler's events only explain pods the scheduler could not place; pods bound to a node and
+        # still starting are Pending too, and on a big cluster some always are.
+        if any(pod.unschedulable is not None for pod in pending):
             for selector in AUTOSCALER_EVENT_SELECTORS:
                 found = _attempt(
                     partial(handle.kube.list_events, field_selector=selector), f"events {selector}", kube_errors
