@@ -25,6 +25,7 @@ pods were made from; replicas never shrinks when a pod goes.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,7 @@ PLURAL_KIND = {"deployments": "Deployment", "statefulsets": "StatefulSet", "daem
 CONTROLLER_LABELS = ("pod-template-hash", "controller-revision-hash", "pod-template-generation", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index")
 PROGRESS_DEADLINE = 600
 ADMITTED_TOLERATIONS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+OWNER_INDEX = "apps.workload"
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -73,9 +75,43 @@ def _ready_since(pod: Json) -> datetime | None:
     return None
 
 
-def _owned(store: KubeStore, plural: str, namespace: str, name: str) -> list[Json]:
-    pods = store.select("pods", namespace=namespace).objects()
-    return [p for p in pods if controller_of(p) == (plural, name) and not (p.get("metadata") or {}).get("deletionTimestamp")]
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What a workload's status reads of one of its pods, taken when the pod is written."""
+
+    replica_set: str  # the pod's controller: its ReplicaSet for a Deployment's pod
+    created: datetime | None
+    ready: bool
+    ready_since: datetime | None
+    scheduled: bool
+
+
+def member(pod: Json) -> tuple[tuple[str, str], Member] | None:
+    """(the workload that counts ``pod``, what it reads of it); None for a bare, a mirror or a terminating pod.
+
+    This is the store's ``OWNER_INDEX``: every pod write updates it, so a
+    controller woken by one pod reads its workload's other pods without
+    decoding them again.
+    """
+    meta = pod.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return None
+    owner = controller_of(pod)
+    if owner is None:
+        return None
+    ref = next(r for r in meta["ownerReferences"] if r.get("controller"))
+    return owner, Member(
+        replica_set=str(ref.get("name", "")),
+        created=_parse(meta.get("creationTimestamp")),
+        ready=_ready(pod),
+        ready_since=_ready_since(pod),
+        scheduled=bool((pod.get("spec") or {}).get("nodeName")),
+    )
+
+
+def _owned(store: KubeStore, plural: str, namespace: str, name: str) -> dict[tuple[str, str], Member]:
+    """The workload's pods (not terminating), by key, as the index holds them."""
+    return store.grouped("pods", OWNER_INDEX, namespace, (plural, name))
 
 
 def _template(pods: list[Json]) -> tuple[dict[str, str], Json]:
@@ -147,21 +183,23 @@ def _condition(kind: str, status: str, reason: str, message: str, at: datetime, 
     return {"type": kind, "status": status, "lastUpdateTime": stamp, "lastTransitionTime": stamp, "reason": reason, "message": message}
 
 
-def deployment_status(deployment: Json, pods: list[Json], now: datetime) -> Json:
+def deployment_status(deployment: Json, pods: list[Member], now: datetime) -> Json:
     spec = deployment.get("spec") or {}
     meta = deployment.get("metadata") or {}
     wanted = int(spec.get("replicas", 1))
-    by_rs: dict[str, list[Json]] = {}
+    started: dict[str, datetime] = {}
+    counts: dict[str, int] = {}
     for pod in pods:
-        ref = next(r for r in pod["metadata"]["ownerReferences"] if r.get("controller"))
-        by_rs.setdefault(ref["name"], []).append(pod)
-    started = {rs: min(_parse(p["metadata"].get("creationTimestamp")) or now for p in members) for rs, members in by_rs.items()}
+        created = pod.created or now
+        rs = pod.replica_set
+        started[rs] = min(started[rs], created) if rs in started else created
+        counts[rs] = counts.get(rs, 0) + 1
     newest = max(started, key=lambda rs: (started[rs], rs)) if started else f"{meta.get('name', '')}-{_revision(meta.get('namespace', ''), meta.get('name', ''))[:9]}"
-    ready = [p for p in pods if _ready(p)]
-    updated = len(by_rs.get(newest, []))
+    ready = [p for p in pods if p.ready]
+    updated = counts.get(newest, 0)
     max_unavailable = wanted * 25 // 100
     previous = list((deployment.get("status") or {}).get("conditions") or ())
-    progressed = max([started.get(newest, now)] + [t for p in ready if (t := _ready_since(p)) is not None])
+    progressed = max([started.get(newest, now)] + [p.ready_since for p in ready if p.ready_since is not None])
     if len(ready) >= wanted - max_unavailable:
         available = _condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", progressed, previous)
     else:
@@ -183,10 +221,10 @@ def deployment_status(deployment: Json, pods: list[Json], now: datetime) -> Json
     return status
 
 
-def statefulset_status(statefulset: Json, pods: list[Json]) -> Json:
+def statefulset_status(statefulset: Json, pods: list[Member]) -> Json:
     meta = statefulset.get("metadata") or {}
     revision = f"{meta.get('name', '')}-{_revision(meta.get('namespace', ''), meta.get('name', ''))}"
-    ready = sum(1 for p in pods if _ready(p))
+    ready = sum(1 for p in pods if p.ready)
     status: Json = {
         "observedGeneration": int(meta.get("generation", 1)),
         "replicas": len(pods),
@@ -202,10 +240,10 @@ def statefulset_status(statefulset: Json, pods: list[Json]) -> Json:
     return status
 
 
-def daemonset_status(daemonset: Json, pods: list[Json], nodes: int) -> Json:
+def daemonset_status(daemonset: Json, pods: list[Member], nodes: int) -> Json:
     meta = daemonset.get("metadata") or {}
-    scheduled = [p for p in pods if (p.get("spec") or {}).get("nodeName")]
-    ready = sum(1 for p in scheduled if _ready(p))
+    scheduled = [p for p in pods if p.scheduled]
+    ready = sum(1 for p in scheduled if p.ready)
     status: Json = {
         "observedGeneration": int(meta.get("generation", 1)),
         "desiredNumberScheduled": nodes,
@@ -224,12 +262,14 @@ def sync(store: KubeStore, plural: str, namespace: str, name: str, *, now: datet
     """Bring one workload in line with its pods: create it from them if it is missing, then write its status if it changed."""
     now = now or store.clock.now()
     with store.lock:
-        pods = _owned(store, plural, namespace, name)
+        owned = _owned(store, plural, namespace, name)
+        pods = list(owned.values())
         current = store.get(plural, namespace, name)
         if current is None:
             if not pods:
                 return
-            current = _new_workload(plural, namespace, name, pods)
+            # Once per workload: its spec is read from the pods themselves, in key order as a list would give them.
+            current = _new_workload(plural, namespace, name, [p for key in sorted(owned) if (p := store.get("pods", *key)) is not None])
         spec = current.setdefault("spec", {})
         if plural != "daemonsets" and len(pods) > int(spec.get("replicas", 1)):
             spec["replicas"] = len(pods)
@@ -277,5 +317,6 @@ def install(store: KubeStore) -> None:
         if isinstance(message, Change) and message.type in ("ADDED", "DELETED"):
             resync(store, ("daemonsets",))
 
+    store.add_index("pods", OWNER_INDEX, member)
     store.watch("pods", None, on_pod)
     store.watch("nodes", None, on_node)

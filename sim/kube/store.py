@@ -19,7 +19,7 @@ import bisect
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,8 +72,51 @@ class Change:
     pulse: pulse.Pulse | None = None
 
 
+Derive = Callable[[dict[str, Any]], "tuple[Hashable, Any] | None"]  # an object -> (its group, what to keep of it), or None
 Listener = Callable[["Change | str"], None]  # a Change, "tick" on clock moves, "expired" on bulk reloads
 Reactor = Callable[[str, "dict[str, Any] | None", "dict[str, Any]"], None]  # (resource, before, after) after a write
+
+
+_ABSENT = object()
+
+
+@dataclass
+class _Derived:
+    """An index a controller keeps over one resource: per namespace, the objects of each group and what it reads of them.
+
+    Controllers read the same few fields of the same objects on every event;
+    keeping those values here, updated by each write, spares decoding every
+    stored object again. A namespace is built the first time it is asked for
+    and followed by every write after that; a bulk load forgets the
+    namespaces it touched, so loading a generated cluster derives nothing
+    until a controller reads it.
+    """
+
+    derive: Derive
+    spaces: dict[str, dict[Hashable, dict[Key, Any]]] = field(default_factory=dict)
+    placed: dict[Key, Hashable] = field(default_factory=dict)  # the group of each key in a built namespace
+
+    def put(self, key: Key, obj: dict[str, Any] | None) -> None:
+        """``obj`` is now stored under ``key`` (None: nothing is)."""
+        groups = self.spaces.get(key[0])
+        if groups is None:
+            return  # not built yet: it will be derived from the stored objects when asked for
+        old = self.placed.pop(key, _ABSENT)
+        if old is not _ABSENT:
+            members = groups[old]
+            del members[key]
+            if not members:
+                del groups[old]
+        found = self.derive(obj) if obj is not None else None
+        if found is not None:
+            group, value = found
+            groups.setdefault(group, {})[key] = value
+            self.placed[key] = group
+
+    def forget(self, namespace: str) -> None:
+        for members in (self.spaces.pop(namespace, None) or {}).values():
+            for key in members:
+                self.placed.pop(key, None)
 
 
 @dataclass
@@ -84,6 +127,7 @@ class _Kind:
     entries: dict[Key, _Entry] = field(default_factory=dict)
     keys: list[Key] = field(default_factory=list)  # sorted, as etcd returns keys
     indexes: dict[str, dict[str, set[Key]]] = field(default_factory=dict)
+    derived: dict[str, _Derived] = field(default_factory=dict)
     type_head: bytes = b""
 
     def unindex(self, view: View) -> None:
@@ -163,6 +207,15 @@ class KubeStore:
         with self.lock:
             self._reactors.append(reactor)
 
+    def add_index(self, resource_name: str, name: str, derive: Derive) -> None:
+        """Keep ``derive(obj)`` (a group and a value, or None) of every object of a resource, for ``grouped``.
+
+        ``derive`` sees each object as stored and must not change it; it runs
+        on every write once its namespace has been asked for.
+        """
+        with self.lock:
+            self._kind(resource_name).derived[name] = _Derived(derive)
+
     def bind_version(self, source: Callable[[], str | None]) -> None:
         """Read the control plane's version from ``source`` (a scenario binds GKE's cluster record)."""
         self._version_source = source
@@ -195,6 +248,8 @@ class KubeStore:
                 kind.unindex(old.view)
             kind.entries[key] = entry
             kind.index(entry.view)
+            for derived in kind.derived.values():
+                derived.put(key, prepared)
             full = self._full(kind, entry.raw)
             self._record(Change("MODIFIED" if old else "ADDED", resource_name, self._rv, full, entry.view, old.view if old else None, entry.pulse))
             if self._reactors:
@@ -264,6 +319,8 @@ class KubeStore:
                 return
             del kind.keys[bisect.bisect_left(kind.keys, key)]
             kind.unindex(entry.view)
+            for derived in kind.derived.values():
+                derived.put(key, None)
             self._rv += 1
             gone = orjson.loads(entry.raw)
             gone["metadata"]["resourceVersion"] = str(self._rv)
@@ -319,6 +376,9 @@ class KubeStore:
                 namespaces.add(key[0])
             if fresh:
                 kind.keys = sorted(set(kind.keys).union(fresh))
+            for derived in kind.derived.values():
+                for namespace in namespaces:
+                    derived.forget(namespace)
             for namespace in sorted(namespaces):
                 self._ensure_namespace(namespace)
             self._compacted_rv = self._rv
@@ -346,6 +406,8 @@ class KubeStore:
                 node["metadata"]["resourceVersion"] = str(self._rv)
                 renewed = self._entry_for(kind, key, node)
                 kind.entries[key] = renewed  # labels and fields are unchanged: the indexes stand
+                for derived in kind.derived.values():
+                    derived.put(key, node)
                 self._record(Change("MODIFIED", "nodes", self._rv, self._full(kind, renewed.raw), renewed.view, entry.view, renewed.pulse))
                 written += 1
             return written
@@ -387,6 +449,18 @@ class KubeStore:
             kind = self._kind(resource_name)
             raws = [self._full(kind, self._current(e.raw, e.pulse)) for e in kind.entries.values() if needle in e.raw]
         return [orjson.loads(raw) for raw in raws]
+
+    def grouped(self, resource_name: str, index: str, namespace: str | None, group: Hashable) -> dict[Key, Any]:
+        """The derived values of one group of an ``add_index`` index in one namespace, by key (a copy of the mapping)."""
+        with self.lock:
+            kind = self._kind(resource_name)
+            derived = kind.derived[index]
+            space = (namespace or "") if kind.res.namespaced else ""
+            if space not in derived.spaces:
+                derived.spaces[space] = {}
+                for key in self._candidates(kind, space if kind.res.namespaced else None, []):
+                    derived.put(key, orjson.loads(self._full(kind, kind.entries[key].raw)))
+            return dict(derived.spaces[space].get(group) or {})
 
     def count(self, resource_name: str) -> int:
         with self.lock:
@@ -528,9 +602,10 @@ class KubeStore:
         if node_name not in nodes:
             entry = self._kinds["nodes"].entries.get(("", node_name))
             pods = self._kinds["pods"]
+            # The selectable fields hold every pod's IP: no pod on the node is decoded for it.
             taken = {
                 ip for key in pods.indexes.get("spec.nodeName", {}).get(node_name, ())
-                if (ip := orjson.loads(pods.entries[key].raw).get("status", {}).get("podIP"))
+                if (ip := pods.entries[key].view.fields.get("status.podIP"))
             }
             nodes[node_name] = (orjson.loads(entry.raw) if entry else None, taken)
         node, taken = nodes[node_name]
