@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from sim.clock import rfc3339
-from sim.kube import apps
+from sim.kube import apps, controllers
 from sim.kube import store as store_module
 from sim.kube.builders import make_node, make_pod
 from sim.world import World
@@ -116,3 +116,29 @@ def test_a_pod_event_decodes_its_own_write_not_the_namespace(monkeypatch: pytest
     status = (world.kube.get("deployments", "shop", "web") or {})["status"]
     assert status["readyReplicas"] == 399 and status["unavailableReplicas"] == 1
     assert decoded < 20, f"{decoded} objects decoded for one pod write among 400"
+
+
+def test_the_zones_index_follows_node_writes_reports_deletions_and_reloads() -> None:
+    rng = random.Random(7)
+    world = World()
+    zones = ("us-west1-a", "us-west1-b", "us-west1-c")
+
+    def node(index: int) -> dict[str, Any]:
+        return make_node(f"gke-shop-pool-{index}", pool="pool", zone=rng.choice(zones), project="demo-project", ready=rng.random() < 0.6)
+
+    world.kube.bulk_load("nodes", (node(i) for i in range(12)))
+    for step in range(120):
+        roll = rng.random()
+        if roll < 0.5:
+            world.kube.upsert("nodes", node(rng.randrange(20)))
+        elif roll < 0.7:
+            world.kube.delete("nodes", None, f"gke-shop-pool-{rng.randrange(20)}")
+        elif roll < 0.9:
+            world.clock.advance(rng.randint(30, 400))  # kubelets report: heartbeats are writes too
+        else:
+            world.kube.bulk_load("nodes", [node(i) for i in rng.sample(range(20), 4)])
+        decoded = {
+            ("", n["metadata"]["name"]): (n["metadata"]["labels"][controllers.ZONE_LABEL], controllers.ready_status(n) == "True")
+            for n in world.kube.items("nodes")
+        }
+        assert world.kube.grouped("nodes", controllers.ZONES_INDEX, None, controllers.ALL_NODES) == decoded, f"step {step}"

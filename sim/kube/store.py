@@ -7,7 +7,10 @@ object is kept as its JSON bytes (what list answers are joined from) plus the
 few values selectors need (labels, selectable fields), and is parsed back into
 a dict only when someone asks for one. Keys are kept sorted for O(page)
 pagination, and pods are indexed by node and phase so the bot's usual field
-selectors do not scan everything. A bounded change history lets watches
+selectors do not scan everything. The simulated controllers, woken on every
+write and clock step, would otherwise decode the same objects over and over:
+they keep what they read of each object in derived indexes (``add_index``,
+``grouped``) that every write updates. A bounded change history lets watches
 resume from a resourceVersion and, once it is compacted away, answer
 410 Expired as the real server does.
 """
