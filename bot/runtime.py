@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # imported where they run, so `ask` and `check --once` start 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_SECONDS = 30
+MAX_PROBES = 32  # clusters probed at once
 # Readiness waits at most this long for the warm-up: a kubeconfig exec plugin or a credentials lookup that hangs
 # must not keep every other cluster's answers out of Slack. Past it, answers load what they need as they come.
 WARM_UP_SECONDS = 30.0
@@ -176,15 +177,35 @@ class Bot:
             done.set()
 
     def _probe_clusters(self, probes: ClusterProbes) -> None:
-        """Ask each cluster for its version now and then, so /healthz and the metrics show the last result."""
-        while not self._stopping.is_set():
-            for handle in self.clusters:
-                try:
-                    handle.kube.server_version()
-                    probes.record(handle.name, True)
-                except Exception:  # any failure is "did not answer"; the reason is in the cluster's own answers
-                    probes.record(handle.name, False)
-            self._stopping.wait(PROBE_INTERVAL_SECONDS)
+        """Ask each cluster for its version now and then, so /healthz and the metrics show the last result.
+
+        The clusters are asked side by side, one probe each at a time: a
+        cluster whose API hangs until its timeout keeps its own probe waiting
+        and is shown as not answering meanwhile, while every other cluster is
+        probed on time.
+        """
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        def probe(name: str) -> None:
+            try:
+                self.clusters.get(name).kube.server_version()
+                probes.record(name, True)
+            except Exception:  # any failure is "did not answer"; the reason is in the cluster's own answers
+                probes.record(name, False)
+
+        names = self.clusters.names()
+        in_flight: dict[str, Future[None]] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_PROBES, len(names))), thread_name_prefix="probe") as pool:
+            while not self._stopping.is_set():
+                for name in names:
+                    earlier = in_flight.get(name)
+                    if earlier is not None and not earlier.done():
+                        probes.record(name, False)  # still waiting on the last one: not answering
+                        continue
+                    in_flight[name] = pool.submit(probe, name)
+                self._stopping.wait(PROBE_INTERVAL_SECONDS)
+            for future in in_flight.values():
+                future.cancel()
 
     def stop(self) -> None:
         self._stopping.set()

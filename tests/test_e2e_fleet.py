@@ -10,9 +10,12 @@ if it were not there.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -32,20 +35,24 @@ QUIET, TROUBLED, DOWN = "fleet-01", "fleet-02", "fleet-03"
 
 
 class FleetDeployment:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, hanging: str | None = None) -> None:
+        """``hanging``: a cluster whose API accepts connections and never answers, from before the bot starts."""
         self.fleet = Fleet(clock=SimClock(datetime(2026, 11, 30, 8, 0, tzinfo=UTC)))
         generate_fleet(self.fleet, clusters=3, nodes=6, pods=60, troubles={TROUBLED: "unregistered-zone"})
         self.fleet.slack.add_user("bob")
         self.fleet.slack.add_channel("team-b")
+        if hanging is not None:
+            self.fleet[hanging].faults.kube_outage = "timeout"
         self.server = SimServer(self.fleet)
         endpoints = self.server.start()
         _, config_path = write_fleet_files(directory, endpoints, self.fleet)
         config = yaml.safe_load(config_path.read_text())
         for cluster in config["clusters"]:
-            cluster["request_timeout_seconds"] = 2
+            cluster["request_timeout_seconds"] = 60 if cluster["name"] == hanging else 2
             if cluster["name"] == TROUBLED:  # its team reads its own channel
                 cluster["alert_channel"] = "#team-b"
         config["alerts"] = {"channel": "#alerts", "interval_seconds": 60, "jitter_seconds": 0, "evidence": False}
+        config["health"] = {"enabled": True, "host": "127.0.0.1", "port": 0}
         self.settings = Settings(**config)
         self.sender = SlackSender(self.fleet.first, self.server)
         self.bot: Bot = build_bot(self.settings, clock=self.fleet.clock)
@@ -66,6 +73,11 @@ class FleetDeployment:
             lambda: [r for r in slack.responses(delivery.response_url_id) if r.via != "ack"], ANSWER_TIMEOUT
         )
         return answers[-1].all_text()
+
+    def healthz(self) -> dict[str, Any]:
+        assert self.bot.health is not None
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.bot.health.port}/healthz", timeout=5) as answer:
+            return dict(json.loads(answer.read()))
 
     def stop(self) -> None:
         self.bot.stop()
@@ -122,3 +134,21 @@ def test_a_cluster_down_leaves_the_others_answering_and_alerting(deployment: Fle
     assert f"*{TROUBLED}* · 2 open incidents · 0 findings" in digest
     assert f"*{DOWN}* · 1 open incident · 1 finding" in digest and "Zonal cluster" in digest
     assert f"Nothing open in 1 cluster: {QUIET}" in digest
+
+
+def test_a_cluster_that_hangs_does_not_hold_back_the_others_health(tmp_path: Path) -> None:
+    """The first cluster accepts and never answers, within a 60 s timeout: the others are probed meanwhile."""
+    deployment = FleetDeployment(tmp_path, hanging=QUIET)
+    try:
+        def probed() -> dict[str, str] | None:
+            clusters = deployment.healthz().get("clusters", {})
+            return clusters if {TROUBLED, DOWN} <= set(clusters) else None
+
+        clusters = wait_until(probed, 15, "/healthz showing the clusters that answer")
+        assert clusters[TROUBLED] == "answering" and clusters[DOWN] == "answering"
+        assert clusters.get(QUIET, "not answering") == "not answering"
+        listing = deployment.ask("clusters")
+        assert "2 of 3 clusters reachable" in listing
+        assert f"*{QUIET}*" in listing.splitlines()[2] and "no answer within 3 s" in listing
+    finally:
+        deployment.stop()
