@@ -14,6 +14,7 @@ import asyncio
 import functools
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from sim.fleet import Fleet
 from sim.kube import tls
 from sim.world import World
 
+OUTAGE_SWITCH_SECONDS = 10.0  # how long closing or reopening a cluster's ports may take before it is an error
 
 @dataclass
 class Traffic:
@@ -257,14 +259,20 @@ class SimServer:
         future = asyncio.run_coroutine_threadsafe(self._listen(endpoint, mode != "refuse"), loop)
         if self._thread is threading.current_thread():  # on the loop itself it runs next
             return
-        # A timeline step holds the world's lock, which a request on the loop may be waiting for: wait only a
-        # moment then, and let the loop finish later (meanwhile the API drops requests instead of answering).
-        holding = getattr(self.world.lock, "_is_owned", lambda: False)()
-        try:
-            future.result(1.0 if holding else 10.0)
-        except TimeoutError:
-            if not holding:
-                raise
+        lock = endpoint.world.lock
+        if not getattr(lock, "_is_owned", lambda: False)():
+            future.result(OUTAGE_SWITCH_SECONDS)
+            return
+        # A timeline step holds the world's lock, which a request on the loop may be waiting for. The step must
+        # not return before the ports have closed (the next request would be accepted and dropped instead of
+        # refused), so it lends the lock, however deeply held, to that request while the loop gets there.
+        lending = threading.Condition(lock)
+        deadline = time.monotonic() + OUTAGE_SWITCH_SECONDS
+        while not future.done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Kubernetes API of {endpoint.name} did not switch to {mode or 'serving'!r}")
+            lending.wait(0.005)
+        future.result()
 
     async def _shutdown(self) -> None:
         for runner in reversed(self._runners):

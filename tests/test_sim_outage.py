@@ -9,12 +9,19 @@ API did not answer and why.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -64,6 +71,51 @@ def test_kubectl_is_refused_while_the_control_plane_is_gone_and_served_again_on_
     done = run_kubectl(env, "get", "nodes")
     assert done.returncode == 0, done.stderr
     assert "gke-shop-default-pool-1a2b-x1" in done.stdout
+
+
+def _refused(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_a_step_holding_the_world_lock_has_closed_the_port_when_it_returns(served) -> None:
+    """A timeline step sets the outage under the world's lock, which a request on the server's loop may be waiting
+    for; the step must still return only once the port is closed, or the bot's next request meets an API that
+    accepts and drops it instead of refusing it."""
+    world, server, _env = served
+    assert server.endpoints is not None
+    gke = server.endpoints.gke + "/v1/projects/demo-project/locations/-/clusters"
+    with world.lock:
+        waiting = threading.Thread(target=lambda: _fetch(gke), daemon=True)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while True:  # until the loop is stuck on the lock this thread holds
+            probe = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), server.loop)
+            try:
+                probe.result(0.2)
+            except concurrent.futures.TimeoutError:
+                break
+            assert time.monotonic() < deadline, "the GKE request never reached the loop"
+            time.sleep(0.02)
+        world.faults.kube_outage = "refuse"
+        assert _refused(server.endpoints.kube) and _refused(server.endpoints.kube_tls)
+    waiting.join(10)
+    assert not waiting.is_alive()
+    with world.lock:
+        world.faults.kube_outage = ""
+        assert not _refused(server.endpoints.kube)
+    assert source(server).list_nodes()
+
+
+def _fetch(url: str) -> None:
+    try:
+        urllib.request.urlopen(url, timeout=10).read()
+    except urllib.error.HTTPError:
+        pass
 
 
 def test_kubectl_times_out_when_the_endpoint_accepts_and_never_answers(served) -> None:
