@@ -89,7 +89,10 @@ class _Reflector(Generic[T]):
         """Unblock a read of the open watch stream from another thread (``close`` alone does not)."""
         response = self._response
         if response is not None:
-            response.shutdown()
+            try:
+                response.shutdown()
+            except OSError:  # the stream ended and its socket closed meanwhile: nothing left to unblock
+                pass
 
     def _run(self) -> None:
         failures = 0
