@@ -26,6 +26,7 @@ from bot.model.gke import is_region
 commands = CommandSet()
 
 ANSWER_SECONDS = 3.0
+SILENT = f"no answer within {ANSWER_SECONDS:g} s (its API is slow or hanging)"
 MAX_PROBES = 32  # clusters probed at once
 
 
@@ -49,18 +50,23 @@ class ClustersResult:
     clusters: tuple[ClusterStatus, ...]
 
 
-def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
-    """One probe per cluster; the reader applies the cluster's own request timeout."""
+def _configured(handle: ClusterHandle) -> ClusterStatus:
+    """What the configuration says of a cluster, before anything is asked of it."""
     gke = handle.config.gke
     location = gke.location if gke else ""
-    base = ClusterStatus(
+    return ClusterStatus(
         name=handle.name,
         reachable=False,
         gke=gke is not None,
         location=location,
-        location_type=_location_type(location) if gke else "",
-        cloud_logging=handle.logs is not None,
+        location_type=("regional" if is_region(location) else "zonal") if gke else "",
+        cloud_logging=handle.config.uses_cloud_logging,
     )
+
+
+def _status(handle: ClusterHandle, clock: Clock) -> ClusterStatus:
+    """One probe per cluster; the reader applies the cluster's own request timeout."""
+    base = _configured(handle)
     try:
         version = handle.kube.server_version()
         if handle.watch is not None and handle.watch.synced:  # the API answers, so the cache is current
@@ -93,26 +99,11 @@ def clusters(context: CommandContext, args: ParsedArgs) -> Reply:
         pool.shutdown(wait=False, cancel_futures=True)  # a hanging probe finishes on its own, unwaited
     statuses = []
     for handle, future in zip(handles, futures, strict=True):
-        status = future.result() if future.done() and not future.cancelled() else _silent(handle)
+        status = future.result() if future.done() and not future.cancelled() else replace(_configured(handle), reason=SILENT)
         if counts is not None:
             status = replace(status, incidents=dict(counts.get(handle.name, {})))
         statuses.append(status)
     return render_clusters(ClustersResult(tuple(statuses)))
-
-
-def _silent(handle: ClusterHandle) -> ClusterStatus:
-    return ClusterStatus(
-        name=handle.name,
-        reachable=False,
-        reason=f"no answer within {ANSWER_SECONDS:g} s (its API is slow or hanging)",
-        gke=handle.config.gke is not None,
-        location=handle.config.gke.location if handle.config.gke else "",
-        location_type=_location_type(handle.config.gke.location) if handle.config.gke else "",
-    )
-
-
-def _location_type(location: str) -> str:
-    return "regional" if is_region(location) else "zonal"
 
 
 def _kind(s: ClusterStatus) -> str:
