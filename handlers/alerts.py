@@ -41,6 +41,16 @@ def _who(context: CommandContext) -> str:
     return context.invocation.who
 
 
+def _where(cluster: str | None) -> tuple[str, str]:
+    """" on `batch`" (and its plain form) for a mute of one cluster; nothing for one of every cluster."""
+    return (f" on {code(cluster)}", f" on {cluster}") if cluster else ("", "")
+
+
+def _scope(context: CommandContext) -> str | None:
+    """The cluster named with `--cluster`, which narrows a kind's mute to it; None means every cluster."""
+    return context.cluster.name if context.cluster is not None else None
+
+
 def _target(value: str) -> str:
     """An incident number (`12`, `#12`) or a finding kind (`pending-pods`)."""
     cleaned = value.strip().lstrip("#").lower()
@@ -58,9 +68,16 @@ def _answer(context: CommandContext, sentence: str, plain: str) -> Reply:
     return Reply(text=text, blocks=blocks, plain=plain, public=True, quiet=context.invocation.origin == "button")
 
 
-@commands.command("alerts", "Open incidents, with links to their threads", needs_cluster=False, examples=("alerts",))
+@commands.command(
+    "alerts",
+    "Open incidents, with links to their threads (every cluster's, or one's with --cluster)",
+    needs_cluster=False,
+    cluster_scoped=True,
+    examples=("alerts", "alerts --cluster batch"),
+)
 def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
-    rows = _service(context).open_incidents()
+    scope = _scope(context)
+    rows = [row for row in _service(context).open_incidents() if scope is None or row.cluster == scope]
     now = context.clock.now()
     text, blocks = render.incident_list(rows, now)
     return Reply(text=text, blocks=blocks, plain=render.incident_list_plain(rows, now))
@@ -99,21 +116,23 @@ def resolve(context: CommandContext, args: ParsedArgs) -> Reply:
 
 @commands.command(
     "alerts mute",
-    "Silence an incident or a kind of finding for a while (state is still tracked)",
+    "Silence an incident or a kind of finding (on every cluster, or one with --cluster) for a while; state is still tracked",
     args=(
         Arg("TARGET", help="Incident number or kind (pending-pods, unregistered-vms, ...)", parse=_target),
         Arg("DURATION", help="15m, 2h, 1d (at most 30d)", parse=duration),
     ),
     needs_cluster=False,
-    examples=("alerts mute 12 1h", "alerts mute pending-pods 30m"),
+    cluster_scoped=True,
+    examples=("alerts mute 12 1h", "alerts mute pending-pods 30m", "alerts mute pending-pods 2h --cluster batch"),
 )
 def mute(context: CommandContext, args: ParsedArgs) -> Reply:
-    result = _service(context).mute(args.TARGET, args.DURATION, _who(context))
+    result = _service(context).mute(args.TARGET, args.DURATION, _who(context), _scope(context))
     until = render.clock_time(result.until) if result.until else "further notice"
+    where, where_plain = _where(result.cluster)
     return _answer(
         context,
-        f"Muted {code(result.target)} until {until} (by {render.user_mention(_who(context))}).",
-        f"Muted {result.target} until {until}.",
+        f"Muted {code(result.target)}{where} until {until} (by {render.user_mention(_who(context))}).",
+        f"Muted {result.target}{where_plain} until {until}.",
     )
 
 
@@ -122,11 +141,15 @@ def mute(context: CommandContext, args: ParsedArgs) -> Reply:
     "End a mute early",
     args=(Arg("TARGET", help="Incident number or kind", parse=_target),),
     needs_cluster=False,
-    examples=("alerts unmute pending-pods",),
+    cluster_scoped=True,
+    examples=("alerts unmute pending-pods", "alerts unmute pending-pods --cluster batch"),
 )
 def unmute(context: CommandContext, args: ParsedArgs) -> Reply:
-    result = _service(context).unmute(args.TARGET, _who(context))
-    return _answer(context, f"{code(result.target)} is no longer muted.", f"{result.target} is no longer muted.")
+    result = _service(context).unmute(args.TARGET, _who(context), _scope(context))
+    where, where_plain = _where(result.cluster)
+    return _answer(
+        context, f"{code(result.target)} is no longer muted{where}.", f"{result.target} is no longer muted{where_plain}."
+    )
 
 
 @commands.command(

@@ -38,12 +38,12 @@ class RecordingAlerts:
         self.calls.append(("resolve", incident_id, user))
         return type("I", (), {"id": incident_id, "title": "x", "acknowledged_by": None})()
 
-    def mute(self, target: str, duration: timedelta, user: str) -> MuteResult:
-        self.calls.append(("mute", target, duration, user))
+    def mute(self, target: str, duration: timedelta, user: str, cluster: str | None = None) -> MuteResult:
+        self.calls.append(("mute", target, duration, user) + ((cluster,) if cluster else ()))
         return MuteResult(target, NOW + duration)
 
-    def unmute(self, target: str, user: str) -> MuteResult:
-        self.calls.append(("unmute", target, user))
+    def unmute(self, target: str, user: str, cluster: str | None = None) -> MuteResult:
+        self.calls.append(("unmute", target, user) + ((cluster,) if cluster else ()))
         return MuteResult(target, None)
 
 

@@ -152,3 +152,26 @@ def test_a_cluster_that_hangs_does_not_hold_back_the_others_health(tmp_path: Pat
         assert f"*{QUIET}*" in listing.splitlines()[2] and "no answer within 3 s" in listing
     finally:
         deployment.stop()
+
+
+def test_a_kind_muted_on_one_cluster_stays_loud_on_the_others(deployment: FleetDeployment) -> None:
+    """Both troubled clusters have VMs that never register; the team of one mutes its own, from Slack."""
+    fleet = deployment.fleet
+    fleet[DOWN].faults.kube_outage = "refuse"
+    answer = deployment.ask(f"alerts mute unregistered-vms 2h --cluster {TROUBLED}")
+    assert f"Muted `unregistered-vms` on `{TROUBLED}` until" in answer
+    unknown = deployment.ask("alerts mute unregistered-vms 2h --cluster nowhere")
+    assert "No cluster named `nowhere` is configured" in unknown and "fleet-01, fleet-02, fleet-03" in unknown
+
+    deployment.minutes(15)
+    assert fleet.slack.messages("team-b") == [], "muted on its cluster: nothing posted"
+    assert any(DOWN in m.text for m in fleet.slack.messages("alerts")), "the other clusters' incidents still post"
+    listing = deployment.ask(f"alerts --cluster {TROUBLED}")
+    assert "never registered" in listing and DOWN not in listing, "its incidents are tracked, and listed by cluster"
+
+    not_muted = deployment.ask("alerts unmute unregistered-vms")
+    assert "`unregistered-vms` was not muted on every cluster." in not_muted, "the fleet-wide mute is another one"
+    assert "is no longer muted" in deployment.ask(f"alerts unmute unregistered-vms --cluster {TROUBLED}")
+    deployment.minutes(1)
+    team_b = fleet.slack.messages("team-b")
+    assert team_b and TROUBLED in team_b[0].all_text().splitlines()[0], "unmuted: its incident is posted now"

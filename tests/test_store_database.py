@@ -94,6 +94,12 @@ def test_incidents_events_marks_mutes_and_the_outbox_round_trip(stores: list[Inc
     store.mute_kind(UNREGISTERED_VMS, NOW + timedelta(hours=1), "U0CAROL", NOW)
     assert stores[1].kind_muted(UNREGISTERED_VMS, NOW) is not None
     assert store.unmute_kind(UNREGISTERED_VMS) and not store.unmute_kind(UNREGISTERED_VMS)
+    store.mute_kind(UNREGISTERED_VMS, NOW + timedelta(hours=2), "U0CAROL", NOW, cluster="batch")
+    assert stores[1].kind_muted(UNREGISTERED_VMS, NOW, cluster="batch") is not None, "muted on its cluster"
+    assert stores[1].kind_muted(UNREGISTERED_VMS, NOW, cluster="prod") is None, "not on another"
+    assert stores[1].kind_muted(UNREGISTERED_VMS, NOW + timedelta(hours=3), cluster="batch") is None, "until it ends"
+    assert not store.unmute_kind(UNREGISTERED_VMS), "the fleet-wide mute is another one"
+    assert store.unmute_kind(UNREGISTERED_VMS, cluster="batch") and not store.unmute_kind(UNREGISTERED_VMS, cluster="batch")
 
     store.enqueue("update", {"text": "old"}, incident.id, NOW)
     store.enqueue("update", {"text": "new"}, incident.id, NOW)

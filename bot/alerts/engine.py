@@ -179,7 +179,7 @@ class IncidentEngine:
         self.notifier.flush()
 
     def _silenced(self, incident: Incident, now: datetime) -> bool:
-        return incident.muted_at(now) or self.store.kind_muted(incident.kind, now) is not None
+        return incident.muted_at(now) or self.store.kind_muted(incident.kind, now, cluster=incident.cluster) is not None
 
     def _open(self, finding: Finding, now: datetime) -> Incident:
         incident = self.store.open_incident(finding, self.channels.get(finding.cluster, self.settings.channel), now)

@@ -77,7 +77,7 @@ class EvidenceDesk:
 
     def _still_wants(self, incident: Incident) -> bool:
         """What the store says: its kind is not muted and Slack did not refuse its parent."""
-        return self.store.kind_muted(incident.kind, self.clock.now()) is None and not self._parent_failed(incident.id)
+        return self.store.kind_muted(incident.kind, self.clock.now(), cluster=incident.cluster) is None and not self._parent_failed(incident.id)
 
     def _parent_failed(self, incident_id: int) -> bool:
         """Whether Slack refused the incident's parent for good: a reply queued now would wait for it forever."""

@@ -288,21 +288,22 @@ class AlertService:
     def resolve(self, incident_id: int, user: str) -> Incident:
         return self.engine.resolve_by_hand(self._open(incident_id).id, user)
 
-    def mute(self, target: str, duration: timedelta, user: str) -> MuteResult:
+    def mute(self, target: str, duration: timedelta, user: str, cluster: str | None = None) -> MuteResult:
+        """An incident, or a kind of finding on every cluster or only on ``cluster``."""
         until = self.clock.now() + duration
         if target.isdigit():
             incident = self.engine.mute(self._open(int(target)).id, until, user)
             return MuteResult(f"incident #{incident.id}", until)
-        self.store.mute_kind(_known_kind(target), until, user, self.clock.now())
-        return MuteResult(target, until)
+        self.store.mute_kind(_known_kind(target), until, user, self.clock.now(), cluster=cluster)
+        return MuteResult(target, until, cluster)
 
-    def unmute(self, target: str, user: str) -> MuteResult:
+    def unmute(self, target: str, user: str, cluster: str | None = None) -> MuteResult:
         if target.isdigit():
             incident = self.engine.unmute(self._open(int(target)).id, user)
             return MuteResult(f"incident #{incident.id}", None)
-        if not self.store.unmute_kind(_known_kind(target)):
-            raise NotFound(f"`{target}` was not muted.")
-        return MuteResult(target, None)
+        if not self.store.unmute_kind(_known_kind(target), cluster=cluster):
+            raise NotFound(f"`{target}` was not muted" + (f" on `{cluster}`." if cluster else " on every cluster."))
+        return MuteResult(target, None, cluster)
 
     def thread_defaults(self, channel: str, thread_ts: str) -> dict[str, str]:
         return self.engine.thread_defaults(channel, thread_ts)

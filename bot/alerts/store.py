@@ -56,6 +56,7 @@ class MuteResult:
 
     target: str  # "incident #12" or a kind
     until: datetime | None
+    cluster: str | None = None  # the one cluster a kind's mute covers; None for all of them
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -147,6 +148,18 @@ class KindMute(Base):
 
     __tablename__ = "kind_mutes"
 
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ClusterKindMute(Base):
+    """Silence one kind of finding on one cluster until a time (a team muting its own cluster of a fleet)."""
+
+    __tablename__ = "cluster_kind_mutes"
+
+    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), primary_key=True)
     until: Mapped[datetime] = mapped_column(UtcDateTime)
     by: Mapped[str] = mapped_column(String(64), default="")
@@ -362,20 +375,35 @@ class IncidentStore:
 
     # -- mutes -----------------------------------------------------------------
 
-    def mute_kind(self, kind: str, until: datetime, by: str, now: datetime) -> None:
+    def mute_kind(self, kind: str, until: datetime, by: str, now: datetime, *, cluster: str | None = None) -> None:
+        """Mute ``kind`` on every cluster, or only on ``cluster``."""
         with self.session() as s:
-            s.merge(KindMute(kind=kind, until=until, by=by, at=now))
+            if cluster is None:
+                s.merge(KindMute(kind=kind, until=until, by=by, at=now))
+            else:
+                s.merge(ClusterKindMute(cluster=cluster, kind=kind, until=until, by=by, at=now))
 
-    def unmute_kind(self, kind: str) -> bool:
+    def unmute_kind(self, kind: str, *, cluster: str | None = None) -> bool:
+        """Lift the fleet-wide mute of ``kind``, or its mute on ``cluster``; False when there was none."""
         with self.session() as s:
+            if cluster is None:
+                statement = delete(KindMute).where(KindMute.kind == kind)
+            else:
+                statement = delete(ClusterKindMute).where(ClusterKindMute.kind == kind, ClusterKindMute.cluster == cluster)
             # A DELETE's result is a CursorResult, which has the row count; Session.execute is typed as Result.
-            deleted = cast("CursorResult[Any]", s.execute(delete(KindMute).where(KindMute.kind == kind)))
+            deleted = cast("CursorResult[Any]", s.execute(statement))
             return deleted.rowcount > 0
 
-    def kind_muted(self, kind: str, now: datetime) -> KindMute | None:
+    def kind_muted(self, kind: str, now: datetime, *, cluster: str | None = None) -> KindMute | ClusterKindMute | None:
+        """The mute in force for ``kind`` (on ``cluster``, when named): the fleet-wide one first."""
         with self.session() as s:
             mute = s.get(KindMute, kind)
-            return mute if mute is not None and mute.until > now else None
+            if mute is not None and mute.until > now:
+                return mute
+            if cluster is None:
+                return None
+            local = s.get(ClusterKindMute, (cluster, kind))
+            return local if local is not None and local.until > now else None
 
     # -- outbox ----------------------------------------------------------------
 

@@ -204,6 +204,9 @@ class Door:
                 wanted, channel_id=invocation.channel_id, channel_name=invocation.channel_name
             )
             call.outcome.cluster = call.context.cluster.name
+        elif call.spec.cluster_scoped and call.cluster_name:  # only when asked: these act on every cluster otherwise
+            call.context.cluster = self.clusters.get(call.cluster_name)
+            call.outcome.cluster = call.context.cluster.name
         return next_step()
 
     def _dispatch(self, call: Call) -> Reply:

@@ -69,9 +69,9 @@ class AlertCommands(Protocol):
 
     def resolve(self, incident_id: int, user: str) -> Incident: ...
 
-    def mute(self, target: str, duration: timedelta, user: str) -> MuteResult: ...
+    def mute(self, target: str, duration: timedelta, user: str, cluster: str | None = None) -> MuteResult: ...
 
-    def unmute(self, target: str, user: str) -> MuteResult: ...
+    def unmute(self, target: str, user: str, cluster: str | None = None) -> MuteResult: ...
 
     def summary(self, incident_id: int, user: str) -> Incident: ...
 
@@ -140,6 +140,8 @@ class CommandSpec:
     needs_cluster: bool = True
     sensitive: bool = False  # denied unless an access rule grants it
     examples: tuple[str, ...] = ()
+    # For a command that needs no cluster: `--cluster NAME`, when given, narrows it to that cluster.
+    cluster_scoped: bool = False
 
     @property
     def family(self) -> str:
@@ -154,7 +156,7 @@ class CommandSpec:
         for flag in self.flags:
             name = f"{flag.short}|{flag.long}" if flag.short else flag.long
             parts.append(f"[{name} {flag.metavar}]" if flag.takes_value else f"[{name}]")
-        if self.needs_cluster:
+        if self.needs_cluster or self.cluster_scoped:
             parts.append("[--cluster NAME]")
         return " ".join(parts)
 
@@ -192,12 +194,13 @@ class CommandSet:
         needs_cluster: bool = True,
         sensitive: bool = False,
         examples: tuple[str, ...] = (),
+        cluster_scoped: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare the decorated function as the handler of ``name``."""
 
         def declare(handler: Handler) -> Handler:
             self.specs.append(
-                CommandSpec(name, summary, handler, args, flags, needs_cluster, sensitive, examples)
+                CommandSpec(name, summary, handler, args, flags, needs_cluster, sensitive, examples, cluster_scoped)
             )
             return handler
 
