@@ -24,7 +24,6 @@ also part of ``python -m bench.run`` (``--skip cold_start`` leaves it out).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -50,10 +49,9 @@ from bench.run import (
     free_port,
     machine,
     median,
-    render_table,
+    publish,
     run_measured,
     summarize_requests,
-    to_json,
 )
 from sim import scenario
 from sim.bot_config import write_files
@@ -202,9 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = machine()
     with tempfile.TemporaryDirectory(prefix="k8s-chatops-coldstart-") as work:
         report = measure(max(1, args.repeat), Path(work), say)
-    print(render_table(info, [report]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(to_json(info, [report]), indent=2, default=str))
+    publish(info, [report], args.json)
     return 0
 
 

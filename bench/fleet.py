@@ -24,7 +24,6 @@ it is part of ``python -m bench.run`` (``--skip fleet`` leaves it out).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -48,9 +47,8 @@ from bench.run import (
     free_port,
     machine,
     median,
-    render_table,
+    publish,
     run_measured,
-    to_json,
     traffic_delta,
 )
 from handlers.clusters import ANSWER_SECONDS
@@ -315,9 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="k8s-chatops-fleet-") as work:
         report = measure(args.clusters, args.nodes, args.pods, max(1, args.repeat), Path(work),
                          lambda line: print(line, file=sys.stderr, flush=True), slow_seconds=args.slow_seconds)
-    print(render_table(info, [report]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(to_json(info, [report]), indent=2, default=str))
+    publish(info, [report], args.json)
     return 0
 
 

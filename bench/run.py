@@ -791,6 +791,13 @@ def to_json(info: dict[str, Any], reports: list[SizeReport]) -> dict[str, Any]:
     }
 
 
+def publish(info: dict[str, Any], reports: list[SizeReport], json_path: str | None) -> None:
+    """The table on stdout and, when asked, every number as JSON: how each benchmark entry point ends."""
+    print(render_table(info, reports))
+    if json_path:
+        Path(json_path).write_text(json.dumps(to_json(info, reports), indent=2, default=str))
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     sizes = []
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -850,9 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reports.append(fleet.measure(
                 clusters, nodes, pods, max(1, min(3, args.repeat)), Path(work), say, slow_seconds=args.fleet_slow_seconds
             ))
-    print(render_table(info, reports))
-    if args.json:
-        Path(args.json).write_text(json.dumps(to_json(info, reports), indent=2, default=str))
+    publish(info, reports, args.json)
     return 0
 
 
