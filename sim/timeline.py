@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sim import churn, trouble
+from sim.google import names
 from sim.populate import write_pod_logs
 from sim.scenario_spec import Scenario, StepSpec, parse_offset
 
@@ -132,17 +133,13 @@ def _node_pool_upgraded(scenario: Scenario, pool: str, version: str) -> None:
     for entry in pools:
         if entry.get("name") == pool:
             entry["version"] = version
-    oldest = min((p.get("version", version) for p in pools), key=_version_key, default=version)
+    oldest = min((p.get("version", version) for p in pools), key=names.version_key, default=version)
     world.google.update_cluster(scenario.location, scenario.cluster_name, nodePools=pools, currentNodeVersion=oldest)
     for node in world.kube.items("nodes"):
         if node["metadata"].get("labels", {}).get("cloud.google.com/gke-nodepool") == pool:
             node["status"]["nodeInfo"]["kubeletVersion"] = f"v{version}"
             node["status"]["nodeInfo"]["kubeProxyVersion"] = f"v{version}"
             world.kube.upsert("nodes", node)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.replace("-gke.", ".").split(".") if part.isdigit())
 
 
 def _fail_operation(scenario: Scenario, params: dict[str, Any]) -> None:

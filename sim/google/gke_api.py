@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.google import names
 from sim.google.errors import GoogleApiError, google_middleware
 from sim.google.state import GoogleState
 from sim.world import World
@@ -94,14 +95,10 @@ OFFERED = ("1.31.1-gke.1146000", "1.30.5-gke.1014001", "1.29.9-gke.1177000")
 CHANNELS = ("RAPID", "REGULAR", "STABLE")
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.replace("-gke.", ".").split(".") if part.isdigit())
-
-
 def server_config(google: GoogleState) -> dict[str, Any]:
     running = {c.get("currentMasterVersion", "") for c in google.clusters("-")}
     running |= {p.get("version", "") for c in google.clusters("-") for p in c.get("nodePools", [])}
-    versions = sorted({v for v in running | set(OFFERED) if v}, key=_version_key, reverse=True)
+    versions = sorted({v for v in running | set(OFFERED) if v}, key=names.version_key, reverse=True)
     default = next((v for v in versions if v in OFFERED[1:]), versions[0])
     channels = [
         {"channel": channel, "defaultVersion": versions[min(index, len(versions) - 1)], "validVersions": versions[index:] or versions[-1:]}

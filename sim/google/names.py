@@ -25,6 +25,11 @@ def region_of(location: str) -> str:
     return location.rsplit("-", 1)[0] if is_zone(location) else location
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """How GKE versions order: "1.30.5-gke.1014001" by its numbers, the GKE patch last."""
+    return tuple(int(part) for part in version.replace("-gke.", ".").split(".") if part.isdigit())
+
+
 def pool_hash(cluster: str, pool: str, zone: str) -> str:
     """The 8 hex digits GKE puts in a node pool's per-zone instance group name; stable here."""
     return hashlib.sha256(f"{cluster}/{pool}/{zone}".encode()).hexdigest()[:8]
