@@ -16,10 +16,6 @@ clock.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +34,7 @@ from sim.server import SimServer
 from sim.slack.records import Message
 from sim.slack.sender import SlackSender
 from sim.world import World
+from tests.bot_process import BotProcess
 from tests.harness import wait_until
 from tests.postgres import PostgresServer
 
@@ -52,34 +49,14 @@ START_TIMEOUT = 60.0  # generous: a process imports its libraries first, on a ma
 MEASURING_SLACK = 2.0
 
 
-class Replica:
+class Replica(BotProcess):
     """`k8s-chatops run` as one pod: its identity and the database URL come from the environment."""
 
     def __init__(self, config: Path, identity: str, database_url: str, log: Path) -> None:
         self.identity = identity
-        self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
-        env |= {"K8S_CHATOPS_LEADER_ELECTION__IDENTITY": identity, "K8S_CHATOPS_STATE__DATABASE_URL": database_url}
-        with log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, env=env
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(30)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(
+            config, log, env={"K8S_CHATOPS_LEADER_ELECTION__IDENTITY": identity, "K8S_CHATOPS_STATE__DATABASE_URL": database_url}
+        )
 
 
 @dataclass
