@@ -44,6 +44,7 @@ from sim.clock import rfc3339
 from sim.google import names
 from sim.kube import addons, eviction
 from sim.kube import builders as kube
+from sim.kube.selectors import parse_field_selector
 from sim.kube.status import KubeError
 from sim.scenario_spec import PoolSpec, Scenario, SpreadSpec, WorkloadSpec
 
@@ -76,7 +77,8 @@ def _owner_kind(pod: Json) -> str:
 
 
 def _pods_on(scenario: Scenario, node: str) -> list[Json]:
-    return [p for p in scenario.world.kube.items("pods") if (p.get("spec") or {}).get("nodeName") == node]
+    """The pods bound to ``node``, from the store's spec.nodeName index (as the node controllers read them)."""
+    return scenario.world.kube.select("pods", fields=parse_field_selector("pods", f"spec.nodeName={node}")).objects()
 
 
 def _movable(pod: Json) -> bool:
