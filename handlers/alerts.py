@@ -76,8 +76,7 @@ def _answer(context: CommandContext, sentence: str, plain: str) -> Reply:
     examples=("alerts", "alerts --cluster batch"),
 )
 def list_alerts(context: CommandContext, args: ParsedArgs) -> Reply:
-    scope = _scope(context)
-    rows = [row for row in _service(context).open_incidents() if scope is None or row.cluster == scope]
+    rows = _service(context).open_incidents(_scope(context))
     now = context.clock.now()
     text, blocks = render.incident_list(rows, now)
     return Reply(text=text, blocks=blocks, plain=render.incident_list_plain(rows, now))

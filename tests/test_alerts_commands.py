@@ -23,9 +23,10 @@ class RecordingAlerts:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 
-    def open_incidents(self) -> list[IncidentSummary]:
-        return [IncidentSummary(7, "shop-prod", "unregistered-vms", "critical", "2 VMs <never> registered", NOW,
+    def open_incidents(self, cluster: str | None = None) -> list[IncidentSummary]:
+        rows = [IncidentSummary(7, "shop-prod", "unregistered-vms", "critical", "2 VMs <never> registered", NOW,
                                 None, None, "https://sim.slack.com/archives/C1/p1")]
+        return [row for row in rows if cluster is None or row.cluster == cluster]
 
     def incident_counts(self) -> dict[str, dict[str, int]]:
         return {"shop-prod": {"critical": 1}}

@@ -265,13 +265,14 @@ class AlertService:
 
     # -- people ------------------------------------------------------------------------
 
-    def open_incidents(self) -> list[render.IncidentSummary]:
+    def open_incidents(self, cluster: str | None = None) -> list[render.IncidentSummary]:
+        """Every cluster's open incidents, or one's: only those listed are linked (a Slack call each)."""
         return [
             render.IncidentSummary(
                 id=i.id, cluster=i.cluster, kind=i.kind, severity=i.severity, title=i.title, since=i.since,
                 acknowledged_by=i.acknowledged_by, muted_until=i.muted_until, permalink=self._permalink(i),
             )
-            for i in self.store.open_incidents()
+            for i in self.store.open_incidents(cluster)
         ]
 
     def incident_counts(self) -> dict[str, dict[str, int]]:
