@@ -17,7 +17,6 @@ cluster whose client cannot be built in time does not keep it unready.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ from sim.bot_config import write_files
 from sim.clock import SimClock
 from sim.server import SimServer
 from sim.world import World
+from tests.bot_process import bot_env
 
 TIMEOUT = 120  # a bound on a hung process, not a performance expectation
 # Runs the command as the console script does, then lists every module the process holds.
@@ -74,9 +74,8 @@ NOT_FOR_HELP = (
 
 def probe(script: str, *args: str) -> dict[str, Any]:
     """What ``script`` reports on its last line of stderr, run in a fresh process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
     done = subprocess.run(
-        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=bot_env(), timeout=TIMEOUT, check=False
     )
     assert done.stderr.strip(), done.stdout
     report: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])

@@ -9,7 +9,6 @@ and exit code 2.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from sim.bot_config import write_files
 from sim.clock import SimClock
 from sim.server import SimServer
 from sim.world import World
+from tests.bot_process import bot_env
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # a generous bound on a hung process, not a performance expectation
@@ -39,9 +39,8 @@ class Sim:
 
 def k8s_chatops(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the command as a user would, with no bot settings leaking in from the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=bot_env(), timeout=TIMEOUT, check=False
     )
 
 

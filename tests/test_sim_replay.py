@@ -11,7 +11,6 @@ alert came, what a healthy scenario may get.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -23,15 +22,15 @@ from sim.clock import SimClock
 from sim.scenario_spec import ScenarioSpec, load_spec
 from sim.score import Raised, channel_messages, read_channel, score, table
 from sim.slack.workspace import SlackWorkspace
+from tests.bot_process import bot_env
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "sim", "replay", *args],
-        capture_output=True, text=True, timeout=600, cwd=REPO, env=env, check=False,
+        capture_output=True, text=True, timeout=600, cwd=REPO, env=bot_env(), check=False,
     )
 
 

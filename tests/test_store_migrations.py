@@ -9,7 +9,6 @@ take over, or one a newer release migrated, stops the bot with one line.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -25,6 +24,7 @@ from bot.alerts.store import IncidentStore
 from bot.database import connect, migrate
 from bot.database.connect import DatabaseError
 from bot.model.findings import Finding
+from tests.bot_process import bot_env
 from tests.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,10 +45,9 @@ def rows(path: Path, table: str, columns: str = "*") -> list[tuple[object, ...]]
 
 def k8s_chatops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The command in its own process, with no bot settings from the test's environment but ``env``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_CHATOPS_", "SLACK_"))}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=120, check=False,
-        env={**clean, **(env or {})}, cwd=REPO,
+        env=bot_env(env), cwd=REPO,
     )
 
 
