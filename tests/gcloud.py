@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.kubectl import KUBECTL
+
 GCLOUD = shutil.which("gcloud") or ("/usr/bin/gcloud" if Path("/usr/bin/gcloud").exists() else None)
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 
 
 def require(*, kubectl: bool = False) -> None:

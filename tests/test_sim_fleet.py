@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -38,8 +37,8 @@ from sim.kube.auth import TOKEN
 from sim.kube.kubeconfig import write_fleet_kubeconfig
 from sim.server import SimServer
 from tests.gcloud import GCLOUD, gcloud_env
+from tests.kubectl import KUBECTL, kubectl_env
 
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -60,7 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def kubectl(kubeconfig: Path, *args: str) -> Any:
     if KUBECTL is None:
         pytest.skip("kubectl is not installed")
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(kubeconfig.parent), "KUBECONFIG": str(kubeconfig)}
+    env = kubectl_env(kubeconfig.parent, kubeconfig)
     done = subprocess.run([KUBECTL, *args, "-o", "json"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

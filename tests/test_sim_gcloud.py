@@ -10,11 +10,9 @@ each machine and the control plane's version.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +23,7 @@ from sim.scenario import Scenario, load, load_spec
 from sim.server import SimServer
 from sim.world import World
 from tests.gcloud import GCLOUD, gcloud_env, require
-
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+from tests.kubectl import KUBECTL
 
 require(kubectl=True)
 

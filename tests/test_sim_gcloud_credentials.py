@@ -9,7 +9,6 @@ verifies the HTTPS endpoint with it.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +22,7 @@ from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
 from tests.gcloud import GCLOUD, gcloud_env, require
-
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+from tests.kubectl import KUBECTL
 
 require(kubectl=True)
 

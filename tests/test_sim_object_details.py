@@ -9,12 +9,9 @@ private fields and no empty strings where Google leaves a field out.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +25,7 @@ from sim.kube.kubeconfig import write_kubeconfig
 from sim.scenario import Scenario, load, load_spec
 from sim.server import SimServer
 from sim.world import World
-
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+from tests.kubectl import KUBECTL, kubectl_env
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +38,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scenario,
         assert server.endpoints is not None
         config = write_kubeconfig(home / "config", server.endpoints.kube)
         api = kube_config.new_client_from_config(config_file=str(config))
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(config)}
+        env = kubectl_env(home, config)
         try:
             yield scenario, server, api, env
         finally:

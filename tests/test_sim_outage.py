@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -34,8 +32,7 @@ from sim.kube.builders import make_node
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import SimServer
 from sim.world import World
-
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+from tests.kubectl import KUBECTL, kubectl_env
 
 
 @pytest.fixture
@@ -45,7 +42,7 @@ def served(tmp_path: Path) -> Iterator[tuple[World, SimServer, dict[str, str]]]:
     with SimServer(world) as server:
         assert server.endpoints is not None
         config = write_kubeconfig(tmp_path / "config", server.endpoints.kube_tls)
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KUBECONFIG": str(config)}
+        env = kubectl_env(tmp_path, config)
         yield world, server, env
 
 
