@@ -26,6 +26,8 @@ from typing import Any
 
 from sim import workloads
 from sim.clock import rfc3339
+from sim.kube.builders import not_ready_taints
+from sim.kube.controllers import CONDITION_TAINTS
 from sim.scenario_spec import Scenario, WorkloadSpec
 
 # The kubelet's own conditions and what they say when all is well.
@@ -36,7 +38,6 @@ KUBELET_HEALTHY = {
     "Ready": ("True", "KubeletReady", "kubelet is posting ready status. AppArmor enabled"),
 }
 UNKNOWN = ("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
-NOT_READY_TAINT = {"False": "node.kubernetes.io/not-ready", "Unknown": "node.kubernetes.io/unreachable"}
 
 
 def _node_name(scenario: Scenario, ref: Any) -> str:
@@ -73,10 +74,8 @@ def set_readiness(scenario: Scenario, name: str, status: str, reason: str = "", 
         else:
             _set_condition(condition, *KUBELET_HEALTHY[kind], now, heartbeat=True)
     spec = node.setdefault("spec", {})
-    taints = [t for t in spec.get("taints", []) if t.get("key") not in NOT_READY_TAINT.values()]
-    if status in NOT_READY_TAINT:
-        key = NOT_READY_TAINT[status]
-        taints += [{"key": key, "effect": effect, "timeAdded": now} for effect in ("NoSchedule", "NoExecute")]
+    taints = [t for t in spec.get("taints", []) if t.get("key") not in CONDITION_TAINTS]
+    taints += not_ready_taints(status, scenario.world.clock.now())
     if taints:
         spec["taints"] = taints
     else:
