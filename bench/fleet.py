@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 
 import yaml
 
@@ -69,12 +67,7 @@ REQUEST_TIMEOUT_SECONDS = 15
 class FleetProbe(ProbeChild):
     """``bench.probe fleet``: the alert service of every cluster, driven a step at a time."""
 
-    def __init__(self, config: Path, log: TextIO) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.probe", "fleet", "--config", str(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
-        )
-        self.hello = self._read()
+    PROBE = "fleet"
 
 
 def fleet_config(directory: Path, config_path: Path, *, port: int, state: str) -> Path:

@@ -270,9 +270,11 @@ def run_measured(argv: Sequence[str], env: dict[str, str]) -> tuple[float, int, 
 class ProbeChild:
     """The alert-cycle child of bench.probe, driven one step at a time."""
 
+    PROBE = "cycle"  # the bench.probe subcommand the child runs
+
     def __init__(self, config: Path, log: TextIO) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.probe", "cycle", "--config", str(config)],
+            [sys.executable, "-m", "bench.probe", self.PROBE, "--config", str(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
         )
         self.hello = self._read()
