@@ -39,7 +39,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sim import filters, machines, workloads
+from sim import filters, machines, trouble, workloads
 from sim.clock import rfc3339
 from sim.google import names
 from sim.kube import addons, eviction
@@ -318,10 +318,7 @@ def _drain(scenario: Scenario, params: dict[str, Any]) -> None:
 def _evict_pods(scenario: Scenario, params: dict[str, Any]) -> None:
     """Taint-based eviction: the pods of an unreachable node (or a whole zone), budgets or not, replaced elsewhere."""
     if params.get("zone"):
-        nodes = [
-            n["metadata"]["name"] for n in scenario.world.kube.items("nodes")
-            if _labels(n).get("topology.kubernetes.io/zone") == params["zone"]
-        ]
+        nodes = trouble.zone_nodes(scenario, str(params["zone"]))
     else:
         nodes = [_node_name(scenario, params.get("node", 0))]
     gone = [p for name in nodes for p in _pods_on(scenario, name) if _movable(p)]
