@@ -10,35 +10,19 @@ clicking, once (restarts included), and the postmortem summary on request.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
-
-import pytest
 
 from bot.alerts import render
 from bot.alerts.evidence import EVIDENCE_EVENT
 from sim.google import builders as google_logs
 from sim.kube.builders import make_pdb
 from sim.slack.records import Message
+from tests import test_e2e_alerts
 from tests.test_e2e_alerts import ANSWER_TIMEOUT, Deployment, blocks_text, button_actions
 
-
-@pytest.fixture
-def deployed(tmp_path: Path) -> Iterator:
-    made: list[Deployment] = []
-
-    def make(scenario: str) -> Deployment:
-        deployment = Deployment(scenario, tmp_path / f"d{len(made)}")
-        made.append(deployment)
-        deployment.start_bot()
-        return deployment
-
-    yield make
-    for deployment in made:
-        deployment.stop_bot()
-        deployment.server.stop()
+deploy = test_e2e_alerts.deploy  # the fixture: a deployment per scenario, stopped after the test
 
 
 def incident_thread(d: Deployment, containing: str) -> tuple[Message, int, list[Message]]:
@@ -65,8 +49,8 @@ def unregistered_vms(d: Deployment) -> dict[str, str]:
     return {vm["zone"].rsplit("/", 1)[-1]: vm["name"] for vm in d.world.google.instances() if vm["name"] not in nodes}
 
 
-def test_the_unregistered_vm_thread_carries_each_zone_s_kube_proxy_errors_console_and_ssh_line_without_a_click(deployed) -> None:
-    d = deployed("zonal-shortfall")
+def test_the_unregistered_vm_thread_carries_each_zone_s_kube_proxy_errors_console_and_ssh_line_without_a_click(deploy) -> None:
+    d = deploy("zonal-shortfall")
     d.minutes(1)
     parent, incident_id, replies = incident_thread(d, "never registered")
     [evidence] = evidence_replies(replies)
@@ -99,8 +83,8 @@ def test_the_unregistered_vm_thread_carries_each_zone_s_kube_proxy_errors_consol
     assert len(events) == 1 and "## Evidence: Why 2 VMs" in events[0].text
 
 
-def test_pending_pods_evidence_has_the_scheduler_s_reasons_the_autoscaler_and_the_workloads(deployed) -> None:
-    d = deployed("zonal-shortfall")
+def test_pending_pods_evidence_has_the_scheduler_s_reasons_the_autoscaler_and_the_workloads(deploy) -> None:
+    d = deploy("zonal-shortfall")
     d.minutes(2)
     _, _, replies = incident_thread(d, "unschedulable")
     [evidence] = evidence_replies(replies)
@@ -120,8 +104,8 @@ def test_pending_pods_evidence_has_the_scheduler_s_reasons_the_autoscaler_and_th
     assert "5 × Insufficient cpu" in text
 
 
-def test_notready_node_evidence_has_conditions_kubelet_errors_pods_and_evictions(deployed) -> None:
-    d = deployed("node-notready")
+def test_notready_node_evidence_has_conditions_kubelet_errors_pods_and_evictions(deploy) -> None:
+    d = deploy("node-notready")
     with d.world.lock:  # what the kubelet of whichever node goes down will have logged
         d.world.google.add_log_entries([
             google_logs.node_log(
@@ -143,7 +127,7 @@ def test_notready_node_evidence_has_conditions_kubelet_errors_pods_and_evictions
     assert "Could not read" not in text
 
 
-def test_upgrade_evidence_comes_when_a_node_pool_upgrade_stalls_with_what_blocks_the_drain(deployed, tmp_path: Path) -> None:
+def test_upgrade_evidence_comes_when_a_node_pool_upgrade_stalls_with_what_blocks_the_drain(deploy, tmp_path: Path) -> None:
     scenario = tmp_path / "node-pool-upgrade-stalls.yaml"
     scenario.write_text(
         "name: node-pool-upgrade-stalls\n"
@@ -156,7 +140,7 @@ def test_upgrade_evidence_comes_when_a_node_pool_upgrade_stalls_with_what_blocks
         "timeline:\n"
         "  - {at: 2m, do: start_operation, type: UPGRADE_NODES, pool: default-pool, to_version: 1.31.1-gke.1146000}\n"
     )
-    d = deployed(str(scenario))
+    d = deploy(str(scenario))
     with d.world.lock:
         d.world.kube.upsert("poddisruptionbudgets", make_pdb("shop", "web", selector={"app": "web"}, min_available=3, expected_pods=3, healthy=3))
         node = sorted(d.world.kube.items("nodes"), key=lambda n: n["metadata"]["name"])[0]
@@ -187,8 +171,8 @@ def test_upgrade_evidence_comes_when_a_node_pool_upgrade_stalls_with_what_blocks
     assert re.search(rf"Pod shop/web-\S+ on {node['metadata']['name']}: its budget web allows no eviction", text)
 
 
-def test_a_zonal_control_plane_upgrade_s_evidence_names_the_operation_and_the_maintenance_policy(deployed) -> None:
-    d = deployed("zonal-shortfall")
+def test_a_zonal_control_plane_upgrade_s_evidence_names_the_operation_and_the_maintenance_policy(deploy) -> None:
+    d = deploy("zonal-shortfall")
     d.minutes(31)
     parent, _, replies = incident_thread(d, "Control-plane upgrade")
     [evidence] = evidence_replies(replies)
@@ -198,8 +182,8 @@ def test_a_zonal_control_plane_upgrade_s_evidence_names_the_operation_and_the_ma
     assert "Maintenance exclusions: none" in text
 
 
-def test_informational_incidents_get_no_evidence(deployed) -> None:
-    d = deployed("regional-upgrade")
+def test_informational_incidents_get_no_evidence(deploy) -> None:
+    d = deploy("regional-upgrade")
     d.minutes(25)
     parents = d.world.slack.messages("alerts")
     assert parents, "the upgrade is told"
@@ -213,8 +197,8 @@ def test_informational_incidents_get_no_evidence(deployed) -> None:
         assert list(s.scalars(select(IncidentEvent).where(IncidentEvent.kind == EVIDENCE_EVENT))) == []
 
 
-def test_the_summary_button_on_a_resolved_incident_posts_it_as_markdown_in_its_thread(deployed) -> None:
-    d = deployed("zonal-shortfall")
+def test_the_summary_button_on_a_resolved_incident_posts_it_as_markdown_in_its_thread(deploy) -> None:
+    d = deploy("zonal-shortfall")
     d.minutes(1)
     parent, incident_id, _ = incident_thread(d, "never registered")
     bob = d.world.slack.user_id("bob")
