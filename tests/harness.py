@@ -19,21 +19,26 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from slack_bolt import App
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
+from bot.alerts.engine import IncidentEngine
+from bot.alerts.notifier import SlackNotifier
+from bot.alerts.store import IncidentStore
 from bot.blocks import Attachment, Reply
 from bot.clusters import ClusterRegistry, build_clusters
 from bot.commands.door import Door
 from bot.commands.registry import AlertCommands, Arg, CommandContext, CommandSpec, Flag, ParsedArgs, Registry
 from bot.health import Health
 from bot.metrics import Metrics
-from bot.settings import AccessConfig, ClusterConfig, GkeConfig, HealthConfig, Settings, SlackConfig
+from bot.settings import AccessConfig, AlertConfig, ClusterConfig, GkeConfig, HealthConfig, Settings, SlackConfig
 from bot.slack.app import build_slack_app
+from bot.slack.client import build_web_client
 from bot.slack.transports import HttpTransport, SocketModeTransport
 from sim.kube.kubeconfig import write_kubeconfig
 from sim.server import Endpoints, SimServer
@@ -95,6 +100,20 @@ def default_registry() -> Registry:
     from handlers import command_registry
 
     return command_registry()
+
+
+@contextmanager
+def incident_engine(alerts: AlertConfig, database: Path) -> Iterator[tuple[IncidentEngine, World]]:
+    """The incident engine alone, on an SQLite store at ``database``, posting to a fresh simulated Slack."""
+    world = World()
+    with SimServer(world) as server:
+        assert server.endpoints is not None
+        store = IncidentStore(f"sqlite:///{database}")
+        client = build_web_client(SlackConfig(bot_token=world.slack.bot_token, api_url=server.endpoints.slack))
+        try:
+            yield IncidentEngine(store, SlackNotifier(client, store, world.clock), world.clock, alerts), world
+        finally:
+            store.close()
 
 
 class BotUnderTest:

@@ -16,15 +16,12 @@ import pytest
 
 from bot.alerts.checks import judge, next_marks
 from bot.alerts.engine import IncidentEngine
-from bot.alerts.notifier import SlackNotifier
 from bot.alerts.snapshot import ClusterSnapshot
-from bot.alerts.store import IncidentStore
 from bot.model.findings import NODES_NOT_READY, ZONE_NOT_READY, Finding
 from bot.model.kube import Condition, Node
-from bot.settings import AlertConfig, SlackConfig
-from bot.slack.client import build_web_client
-from sim.server import SimServer
+from bot.settings import AlertConfig
 from sim.world import World
+from tests.harness import incident_engine
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ALERTS = AlertConfig(channel="#alerts", notready_grace_seconds=180, recovery_seconds=600, clear_after_checks=3)
@@ -135,12 +132,8 @@ def test_a_long_node_list_says_how_many_more():
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[IncidentEngine, World]]:
-    world = World()
-    with SimServer(world) as server:
-        assert server.endpoints is not None
-        store = IncidentStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")
-        client = build_web_client(SlackConfig(bot_token=world.slack.bot_token, api_url=server.endpoints.slack))
-        yield IncidentEngine(store, SlackNotifier(client, store, world.clock), world.clock, ALERTS), world
+    with incident_engine(ALERTS, tmp_path / "db.sqlite3") as made:
+        yield made
 
 
 def finding(world: World, severity: str = "warning", flaps: int = 0) -> Finding:

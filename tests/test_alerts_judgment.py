@@ -22,21 +22,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from slack_sdk import WebClient
 
 from bot.alerts import render
 from bot.alerts.engine import INFO_EDIT_SECONDS, IncidentEngine
 from bot.alerts.node_checks import judge_nodes, node_marks
-from bot.alerts.notifier import SlackNotifier
 from bot.alerts.snapshot import ClusterSnapshot
-from bot.alerts.store import IncidentStore
 from bot.analysis import unschedulable
 from bot.model.findings import MASTER_UPGRADE, NODE_POOL_UPGRADE, NODES_NOT_READY, UNREGISTERED_VMS, Finding
 from bot.model.kube import Condition, Node
-from bot.settings import AlertConfig, SlackConfig
-from bot.slack.client import build_web_client
-from sim.server import SimServer
+from bot.settings import AlertConfig
 from sim.world import World
+from tests.harness import incident_engine
 
 ALERTS = AlertConfig(channel="#alerts", clear_after_checks=3)
 KINDS = {MASTER_UPGRADE, NODE_POOL_UPGRADE}
@@ -44,13 +40,8 @@ KINDS = {MASTER_UPGRADE, NODE_POOL_UPGRADE}
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[IncidentEngine, World]]:
-    world = World()
-    with SimServer(world) as server:
-        assert server.endpoints is not None
-        store = IncidentStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")
-        client: WebClient = build_web_client(SlackConfig(bot_token=world.slack.bot_token, api_url=server.endpoints.slack))
-        yield IncidentEngine(store, SlackNotifier(client, store, world.clock), world.clock, ALERTS), world
-        store.close()
+    with incident_engine(ALERTS, tmp_path / "db.sqlite3") as made:
+        yield made
 
 
 def upgrade(world: World, percent: int, *, status: str = "RUNNING", severity: str = "info") -> Finding:
