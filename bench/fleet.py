@@ -35,12 +35,14 @@ from pathlib import Path
 import yaml
 
 from bench.run import (
+    COMMAND,
     SHARED_READ_SECONDS,
     START_TIMEOUT,
     BotProcess,
     ProbeChild,
     Row,
     SizeReport,
+    answer_of,
     end_to_end,
     free_port,
     machine,
@@ -227,22 +229,18 @@ def _wait_synced(fleet: Fleet, sender: SlackSender, clusters: int) -> None:
     """Until `clusters` shows every cluster's nodes: every watch cache has listed."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        _, _, _, text = _answer(fleet, sender, "clusters")
-        if text.count("nodes Ready") >= clusters:
+        if _clusters_text(fleet, sender).count("nodes Ready") >= clusters:
             return
         time.sleep(0.5)
     raise TimeoutError("the bot's watch caches did not all sync in time")
 
 
-def _answer(fleet: Fleet, sender: SlackSender, command: str) -> tuple[float, float, str, str]:
-    from bench.run import answer_of
-
-    started = time.perf_counter()
-    delivery = sender.slash_command("/k8s", command, via="http")
+def _clusters_text(fleet: Fleet, sender: SlackSender) -> str:
+    """The whole `clusters` answer, every cluster's line (``end_to_end`` keeps only the first)."""
+    delivery = sender.slash_command(COMMAND, "clusters", via="http")
     if not delivery.acked:
-        raise RuntimeError(f"the bot did not ack {command!r}: {delivery.body}")
-    post = answer_of(fleet.first, delivery)
-    return time.perf_counter() - started, delivery.latency or 0.0, post.text.splitlines()[0] if post.text else "", post.all_text()
+        raise RuntimeError(f"the bot did not ack 'clusters': {delivery.body}")
+    return answer_of(fleet.first, delivery).all_text()
 
 
 def _answers(
@@ -252,7 +250,7 @@ def _answers(
     sample = healthy
     for name in sample:  # untimed: each cluster's Google clients are built on its first answer
         end_to_end(fleet.first, sender, f"nodes --cluster {name}")
-    clusters = [_answer(fleet, sender, "clusters")[0] for _ in range(repeat)]
+    clusters = [end_to_end(fleet.first, sender, "clusters")[0] for _ in range(repeat)]
     nodes = []
     for _ in range(2 * repeat):
         for name in sample:
