@@ -6,9 +6,12 @@ endpoint overridden to the simulator's, so nothing leaves loopback.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +44,11 @@ def gcloud_env(home: Path, project: str, **endpoints: str) -> dict[str, str]:
     }
     env.update({f"CLOUDSDK_API_ENDPOINT_OVERRIDES_{api.upper()}": url for api, url in endpoints.items()})
     return env
+
+
+def gcloud_json(env: dict[str, str], *args: str) -> Any:
+    """What ``gcloud ARGS --format=json`` prints, parsed; gcloud failing fails the test with its stderr."""
+    assert GCLOUD is not None
+    done = subprocess.run([GCLOUD, *args, "--format=json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

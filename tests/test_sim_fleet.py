@@ -36,7 +36,7 @@ from sim.generator import GeneratedFleet, generate_fleet
 from sim.kube.auth import TOKEN
 from sim.kube.kubeconfig import write_fleet_kubeconfig
 from sim.server import SimServer
-from tests.gcloud import GCLOUD, gcloud_env
+from tests.gcloud import GCLOUD, gcloud_env, gcloud_json
 from tests.kubectl import KUBECTL, kubectl_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,9 +97,7 @@ def test_gcloud_lists_every_cluster_of_the_fleet_where_it_is(served: Served, tmp
     fleet, made, server, _kubeconfig = served
     assert server.endpoints is not None
     env = gcloud_env(tmp_path, fleet.project, container=server.endpoints.gke + "/")
-    done = subprocess.run([GCLOUD, "container", "clusters", "list", "--format=json"], env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    listed = {c["name"]: c for c in json.loads(done.stdout)}
+    listed = {c["name"]: c for c in gcloud_json(env, "container", "clusters", "list")}
     assert {name: c["location"] for name, c in listed.items()} == {name: c.location for name, c in made.clusters.items()}
     assert listed["fleet-03"]["location"] == "us-east1-b"  # every third cluster is zonal
     assert listed["fleet-01"]["location"] == "us-central1" and len(listed["fleet-01"]["locations"]) == 3

@@ -22,7 +22,7 @@ from sim.kube.kubeconfig import write_kubeconfig
 from sim.scenario import Scenario, load, load_spec
 from sim.server import SimServer
 from sim.world import World
-from tests.gcloud import GCLOUD, gcloud_env, require
+from tests.gcloud import GCLOUD, gcloud_env, gcloud_json, require
 from tests.kubectl import KUBECTL
 
 require(kubectl=True)
@@ -54,11 +54,6 @@ def run(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def gcloud(env: dict[str, str], *args: str) -> Any:
-    assert GCLOUD is not None
-    return json.loads(run(env, GCLOUD, *args, "--format=json"))
-
-
 def kubectl(env: dict[str, str], *args: str) -> Any:
     assert KUBECTL is not None
     return json.loads(run(env, KUBECTL, *args, "-o", "json"))
@@ -70,7 +65,7 @@ def when(text: str) -> datetime:
 
 def test_instances_list_without_a_zone_shows_every_vm_and_matches_the_nodes(setup: tuple[Scenario, dict[str, str]]) -> None:
     scenario, env = setup
-    vms = gcloud(env, "compute", "instances", "list")
+    vms = gcloud_json(env, "compute", "instances", "list")
     assert sorted(vm["name"] for vm in vms) == sorted(name for names in scenario.vm_names.values() for name in names)
     assert {vm["zone"].rsplit("/", 1)[1] for vm in vms} == {"us-west1-a", "us-west1-b", "us-west1-c"}
     nodes = {n["metadata"]["name"]: n for n in kubectl(env, "get", "nodes")["items"]}
@@ -88,13 +83,13 @@ def test_instances_list_without_a_zone_shows_every_vm_and_matches_the_nodes(setu
 
 def test_a_filtered_list_by_zone_agrees(setup: tuple[Scenario, dict[str, str]]) -> None:
     scenario, env = setup
-    vms = gcloud(env, "compute", "instances", "list", "--zones=us-west1-b")
+    vms = gcloud_json(env, "compute", "instances", "list", "--zones=us-west1-b")
     assert [vm["name"] for vm in vms] == scenario.vm_names["us-west1-b"]
 
 
 def test_zones_list_names_the_regions_zones(setup: tuple[Scenario, dict[str, str]]) -> None:
     _, env = setup
-    zones = gcloud(env, "compute", "zones", "list")
+    zones = gcloud_json(env, "compute", "zones", "list")
     west = sorted(z["name"] for z in zones if z["region"].endswith("/regions/us-west1"))
     assert west == ["us-west1-a", "us-west1-b", "us-west1-c"]
     assert all(z["status"] == "UP" for z in zones)
@@ -103,21 +98,21 @@ def test_zones_list_names_the_regions_zones(setup: tuple[Scenario, dict[str, str
 
 def test_the_project_is_the_one_the_vms_run_in(setup: tuple[Scenario, dict[str, str]]) -> None:
     scenario, env = setup
-    project = gcloud(env, "compute", "project-info", "describe")
+    project = gcloud_json(env, "compute", "project-info", "describe")
     assert project["name"] == scenario.project
-    vm = gcloud(env, "compute", "instances", "list")[0]
+    vm = gcloud_json(env, "compute", "instances", "list")[0]
     assert vm["serviceAccounts"][0]["email"] == project["defaultServiceAccount"]
     cpus = next(q for q in project["quotas"] if q["metric"] == "CPUS_ALL_REGIONS")
     assert cpus["usage"] == 4 * 3, "three e2-standard-4 VMs"
-    cluster = gcloud(env, "container", "clusters", "describe", scenario.cluster_name, f"--zone={scenario.location}")
+    cluster = gcloud_json(env, "container", "clusters", "describe", scenario.cluster_name, f"--zone={scenario.location}")
     assert when(project["creationTimestamp"]) < when(cluster["createTime"]) < when(vm["creationTimestamp"])
 
 
 def test_projects_describe_gives_the_number_the_service_account_is_named_after(setup: tuple[Scenario, dict[str, str]]) -> None:
     scenario, env = setup
-    described = gcloud(env, "projects", "describe", scenario.project)
+    described = gcloud_json(env, "projects", "describe", scenario.project)
     assert (described["projectId"], described["lifecycleState"]) == (scenario.project, "ACTIVE")
-    compute = gcloud(env, "compute", "project-info", "describe")
+    compute = gcloud_json(env, "compute", "project-info", "describe")
     assert compute["defaultServiceAccount"] == f"{described['projectNumber']}-compute@developer.gserviceaccount.com"
     assert when(described["createTime"]) == when(compute["creationTimestamp"])
     assert GCLOUD is not None
@@ -128,7 +123,7 @@ def test_projects_describe_gives_the_number_the_service_account_is_named_after(s
 
 def test_gcloud_and_kubectl_agree_on_the_control_planes_version(setup: tuple[Scenario, dict[str, str]]) -> None:
     scenario, env = setup
-    cluster = gcloud(env, "container", "clusters", "describe", scenario.cluster_name, f"--zone={scenario.location}")
+    cluster = gcloud_json(env, "container", "clusters", "describe", scenario.cluster_name, f"--zone={scenario.location}")
     assert KUBECTL is not None
     version = json.loads(run(env, KUBECTL, "version", "-o", "json"))["serverVersion"]["gitVersion"]
     assert version == "v" + cluster["currentMasterVersion"]

@@ -8,7 +8,6 @@ verifies the HTTPS endpoint with it.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from sim.kube import auth, tls
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
-from tests.gcloud import GCLOUD, gcloud_env, require
+from tests.gcloud import GCLOUD, gcloud_env, gcloud_json, require
 from tests.kubectl import KUBECTL
 
 require(kubectl=True)
@@ -71,9 +70,7 @@ def test_get_credentials_writes_the_clusters_ca_and_kubectl_verifies_the_api_wit
 
 def test_get_server_config_offers_the_running_and_the_upgrade_versions(setup) -> None:
     _server, env = setup
-    assert GCLOUD is not None
-    done = run(env, GCLOUD, "container", "get-server-config", "--zone", "us-west1-a", "--format=json")
-    config = json.loads(done.stdout)
+    config = gcloud_json(env, "container", "get-server-config", "--zone", "us-west1-a")
     assert config["defaultClusterVersion"] == "1.30.5-gke.1014001"
     assert config["validMasterVersions"][:2] == ["1.31.1-gke.1146000", "1.30.5-gke.1014001"]
     assert "1.30.5-gke.1014001" in config["validNodeVersions"]
@@ -83,9 +80,7 @@ def test_get_server_config_offers_the_running_and_the_upgrade_versions(setup) ->
 
 def test_clusters_describe_counts_the_vms_and_gives_each_pool_its_disks_and_network(setup) -> None:
     server, env = setup
-    assert GCLOUD is not None
-    done = run(env, GCLOUD, "container", "clusters", "describe", "shop-prod", "--zone", "us-west1-a", "--format=json")
-    cluster = json.loads(done.stdout)
+    cluster = gcloud_json(env, "container", "clusters", "describe", "shop-prod", "--zone", "us-west1-a")
     assert cluster["currentNodeCount"] == 3  # one VM per zone, registered or not
     assert cluster["network"] == "default" and cluster["subnetwork"] == "default"
     [pool] = cluster["nodePools"]

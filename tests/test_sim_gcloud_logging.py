@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from sim.clock import SimClock
 from sim.scenario import load, load_spec
 from sim.server import SimServer
 from sim.world import World
-from tests.gcloud import GCLOUD, gcloud_env, require
+from tests.gcloud import gcloud_env, gcloud_json, require
 
 require(kubectl=False)
 
@@ -31,16 +30,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
         yield world, env
 
 
-def gcloud(env: dict[str, str], *args: str) -> object:
-    assert GCLOUD is not None
-    done = subprocess.run([GCLOUD, *args, "--format=json"], env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def test_logs_list_names_every_log_that_holds_entries(setup) -> None:
     world, env = setup
-    listed = gcloud(env, "logging", "logs", "list")
+    listed = gcloud_json(env, "logging", "logs", "list")
     wanted = sorted({entry["logName"] for entry in world.google.log_entries()})
     assert wanted, "the scenario writes kubelet and kube-proxy logs"
     assert listed == wanted
@@ -66,7 +58,7 @@ def test_logs_list_pages_as_the_api_does(setup) -> None:
 
 def test_logging_read_by_resource_type_returns_the_nodes_logs(setup) -> None:
     world, env = setup
-    read = gcloud(env, "logging", "read", 'resource.type="k8s_node"', "--freshness=30d", "--limit=5")
+    read = gcloud_json(env, "logging", "read", 'resource.type="k8s_node"', "--freshness=30d", "--limit=5")
     assert isinstance(read, list) and read
     assert all(entry["resource"]["type"] == "k8s_node" for entry in read)
 
@@ -76,7 +68,7 @@ def test_a_containers_cloud_logging_entries_are_what_kubectl_logs_shows(setup) -
     pod = next(p for p in world.kube.items("pods") if p["metadata"]["name"].startswith("kube-proxy-"))
     name, node = pod["metadata"]["name"], pod["spec"]["nodeName"]
     query = f'resource.type="k8s_container" AND resource.labels.pod_name="{name}"'
-    entries = gcloud(env, "logging", "read", query, "--order=asc", "--limit=100")
+    entries = gcloud_json(env, "logging", "read", query, "--order=asc", "--limit=100")
     assert isinstance(entries, list) and entries
     assert [e["textPayload"] for e in entries] == [text for _, text in world.kube.pod_log("kube-system", name, "kube-proxy")]
     labels = entries[0]["resource"]["labels"]
@@ -88,7 +80,7 @@ def test_a_containers_cloud_logging_entries_are_what_kubectl_logs_shows(setup) -
 
 def test_every_vm_logs_its_boot_as_a_gce_instance(setup) -> None:
     world, env = setup
-    entries = gcloud(env, "logging", "read", 'resource.type="gce_instance" AND logName:"GCEGuestAgent"', "--freshness=30d", "--limit=1000")
+    entries = gcloud_json(env, "logging", "read", 'resource.type="gce_instance" AND logName:"GCEGuestAgent"', "--freshness=30d", "--limit=1000")
     assert isinstance(entries, list)
     vms = {vm["name"]: str(vm["id"]) for vm in world.google.instances()}
     seen = {e["labels"]["compute.googleapis.com/resource_name"]: e["resource"]["labels"]["instance_id"] for e in entries}
