@@ -58,6 +58,7 @@ from aiohttp import web
 
 import sim.server
 from bot.slack.delivery import BUSY_TEXT
+from bot.sources.shared import DEFAULT_FRESH_SECONDS
 from sim.bot_config import write_files
 from sim.clock import SimClock
 from sim.generator import GeneratedCluster, generate
@@ -396,7 +397,7 @@ def end_to_end(world: World, sender: SlackSender, text: str) -> tuple[float, flo
 # fleet (bench.fleet) run once per run, not per size.
 PARTS = ("cold", "commands", "cycles", "acks", "burst", "store", "cold_start", "fleet")
 BURST_TARGET_SECONDS = 5.0
-SHARED_READ_SECONDS = 1.1  # a little over how long answers share a read
+SHARED_READ_SECONDS = DEFAULT_FRESH_SECONDS + 0.1  # a little over how long answers share a read
 
 
 def measure_size(
