@@ -8,7 +8,6 @@ with a clear sentence while the bot starts and serves every other cluster.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,9 +19,6 @@ from bot.settings import ClusterConfig, Settings
 from bot.sources.contracts import ComputeReader, GkeReader, KubeReader, LogReader
 from bot.sources.lazy import Lazy
 from bot.sources.shared import SharedReads
-
-# VM creation times remembered per cluster beyond the last check's (a node pool's VMs, many times over).
-MAX_REMEMBERED_VMS = 20_000
 
 if TYPE_CHECKING:  # the Kubernetes client library is imported when a cluster is first read
     from bot.sources.kube.cache import CacheSnapshot, KubeCache
@@ -49,8 +45,6 @@ class ClusterHandle:
     recent_vms: tuple[ManagedVm, ...] = ()
     # Answers being computed at the same moment (a burst of `nodes` during an incident) share these reads.
     shared: SharedReads = field(default_factory=SharedReads)
-    _created: dict[tuple[str, str, str], ManagedVm] = field(default_factory=dict, repr=False)
-    _created_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def name(self) -> str:
@@ -99,24 +93,13 @@ class ClusterHandle:
         return self.watch.snapshot()
 
     def with_creation_times(self, vms: list[ManagedVm], limit: int) -> list[ManagedVm]:
-        """``vms`` with when each was created: from the last check or an earlier answer, else one request each.
+        """``vms`` with when each was created: from the last check or an earlier lookup, else one request each.
 
-        A VM's creation time never changes, so each one looked up is kept
-        (by instance id, so a VM recreated under its old name is asked again):
-        a burst of answers about the same unregistered VMs asks once, not once
-        per answer. At most ``limit`` are looked up; the rest keep ``created``
-        unknown.
+        At most ``limit`` are looked up; the rest keep ``created`` unknown.
         """
         if self.compute is None:
             return vms
-        with self._created_lock:
-            remembered = tuple(self._created.values())
-        filled = self.compute.with_created(vms, known=(*self.recent_vms, *remembered), limit=limit)
-        with self._created_lock:
-            if len(self._created) > MAX_REMEMBERED_VMS:
-                self._created.clear()
-            self._created.update((vm.identity, vm) for vm in filled if vm.created is not None and vm.id)
-        return filled
+        return self.compute.with_created(vms, known=self.recent_vms, limit=limit)
 
 
 class ClusterRegistry:

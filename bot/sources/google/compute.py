@@ -10,9 +10,11 @@ became a node shows why its kubelet and kube-proxy did not start.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from google.api_core.retry import Retry
@@ -42,6 +44,8 @@ GROUP_WORKERS = 4  # instance groups listed at once
 CONSOLE_PORT = 1  # the serial port a VM's console (kernel, systemd, its services' output) writes to
 SERIAL_TAIL_BYTES = 16384  # the tail of the console read for a VM: a few hundred lines
 # Not part of roles/compute.viewer: a VM's console may hold what its disks do.
+# Creation times kept per cluster (a node pool's VMs, many times over) before the memory starts again.
+MAX_REMEMBERED_VMS = 20_000
 CONSOLE_ROLE = "a role with compute.instances.getSerialPortOutput"
 
 def _transport_options(gke: GkeConfig) -> dict[str, Any]:
@@ -91,6 +95,8 @@ class ComputeSource:
         self._calls = GoogleCalls(SERVICE, ROLE, timeout_seconds=timeout_seconds, retry=retry)
         self._groups: Lazy[compute_v1.InstanceGroupManagersClient] = Lazy(groups)
         self._instances: Lazy[compute_v1.InstancesClient] = Lazy(instances)
+        self._created: dict[tuple[str, str, str], datetime] = {}  # creation times looked up, by VM identity
+        self._created_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: ClusterConfig) -> ComputeSource:
@@ -183,20 +189,31 @@ class ComputeSource:
     ) -> list[ManagedVm]:
         """The same VMs with ``created`` filled in.
 
-        Times in ``known`` (VMs read earlier) are reused for the same VM (the
-        same instance id: a VM recreated under its old name was created anew);
-        the rest cost one request each, at most ``limit`` of them, so pass only
-        the VMs that matter.
+        A VM's creation time never changes, so a time known for the same VM
+        (the same instance id: a VM recreated under its old name was created
+        anew) is reused, whether it is in ``known`` (VMs read earlier) or was
+        looked up here before: a burst of answers about the same unregistered
+        VMs asks once. The rest cost one request each, at most ``limit`` of
+        them, so pass only the VMs that matter.
         """
-        times = {vm.identity: vm.created for vm in known if vm.created}
-        filled, lookups = [], 0
+        with self._created_lock:
+            times = dict(self._created)
+        times.update((vm.identity, vm.created) for vm in known if vm.created)
+        filled, lookups, learned = [], 0, {}
         for vm in vms:
             if vm.created is None and vm.identity in times:
                 vm = replace(vm, created=times[vm.identity])
             elif vm.created is None and (limit is None or lookups < limit):
                 lookups += 1
                 vm = replace(vm, created=self.vm_details(vm.zone, vm.name).created)
+                if vm.created is not None and vm.id:
+                    learned[vm.identity] = vm.created
             filled.append(vm)
+        if learned:
+            with self._created_lock:
+                if len(self._created) > MAX_REMEMBERED_VMS:
+                    self._created.clear()
+                self._created.update(learned)
         return filled
 
     def _pages(self, pager: Any, *, missing: str) -> Iterable[Any]:
